@@ -1,0 +1,152 @@
+# scalelua -- one non-recursive GNU Makefile.  Outputs go to build/.
+#   make            library, runner, Lua module
+#   make check      build and run every test (last line: N passed, N failed)
+#   make sanitize   the same under ASan + UBSan, in build-san/
+#   make bench      benchmarks against the peers (scripts/bench)
+#   make install    PREFIX=/usr/local DESTDIR=
+# Missing Debian packages: scripts/install-deps
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+B       ?= build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+# Line editing for the REPL: edit (libedit, BSD), readline (GPL) or none.
+LINEEDIT ?= edit
+
+VERSION := 0.1.0
+SOMAJOR := 0
+
+PKGS := lua5.4 plplot cminpack liblbfgs libcjson
+HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+HAVE_CSV  := $(shell test -f /usr/include/csv.h && echo yes)
+ifneq ($(MAKECMDGOALS),clean)
+ifneq ($(HAVE_PKGS)$(HAVE_CSV),yesyes)
+$(info scalelua needs: liblua5.4-dev libplplot-dev plplot-driver-cairo libcsv-dev)
+$(info                 libcminpack-dev liblbfgs-dev libcjson-dev libedit-dev pkg-config)
+$(info missing now:$(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),, $(p)))$(if $(HAVE_CSV),, libcsv))
+$(error run scripts/install-deps (as root) to install them)
+endif
+endif
+
+DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+LIB_LIBS   := $(shell pkg-config --libs plplot cminpack liblbfgs libcjson) -lcsv -lm -lpthread
+LUA_CFLAGS := $(shell pkg-config --cflags lua5.4)
+LUA_LIBS   := $(shell pkg-config --libs lua5.4)
+ifeq ($(LINEEDIT),edit)
+  EDIT_CFLAGS := -DSCL_LINEEDIT=1 $(shell pkg-config --cflags libedit)
+  EDIT_LIBS   := $(shell pkg-config --libs libedit)
+else ifeq ($(LINEEDIT),readline)
+  EDIT_CFLAGS := -DSCL_LINEEDIT=2
+  EDIT_LIBS   := -lreadline
+endif
+
+WARN   := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
+ALL_CFLAGS = $(WARN) -Icore/include -Icore/src $(DEP_CFLAGS) -MMD -MP $(CFLAGS)
+
+LIB_SRC  := $(wildcard core/src/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+BIND_SRC := $(filter-out core/bind/main.c,$(wildcard core/bind/*.c))
+BIND_OBJ := $(BIND_SRC:%.c=$(B)/obj/%.o)
+LUA_SRC  := $(sort $(wildcard lua/scalelua/*.lua))
+EMBED_C  := $(B)/gen/lua_embed.c
+EMBED_OBJ:= $(B)/obj/gen/lua_embed.o
+
+SO      := $(B)/libscalelua.so
+SONAME  := libscalelua.so.$(SOMAJOR)
+A       := $(B)/libscalelua.a
+EXE     := $(B)/scalelua
+LUAMOD  := $(B)/lua/scalelua/core.so
+
+TEST_SRC := $(wildcard tests/c/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/c/%.c=$(B)/tests/%)
+TEST_HELP:= $(filter-out $(TEST_SRC),$(wildcard tests/c/*.c))
+
+.PHONY: all check sanitize bench install uninstall clean tests
+all: $(A) $(SO) $(EXE) $(LUAMOD) $(B)/scalelua.pc
+
+$(B)/obj/core/src/%.o: core/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DSCL_BUILDING -c $< -o $@
+
+$(B)/obj/core/bind/%.o: core/bind/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $(EDIT_CFLAGS) -fPIC -c $< -o $@
+
+$(A): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) $(CFLAGS) -o $@.$(VERSION) $^ $(LIB_LIBS)
+	ln -sf libscalelua.so.$(VERSION) $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# The Lua sources are compiled into the binary (see core/tools/embed.c).
+$(B)/tools/embed: core/tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
+$(EMBED_C): $(B)/tools/embed $(LUA_SRC)
+	@mkdir -p $(@D)
+	$(B)/tools/embed $@ $(LUA_SRC)
+
+$(EMBED_OBJ): $(EMBED_C)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(EXE): $(B)/obj/core/bind/main.o $(BIND_OBJ) $(EMBED_OBJ) $(A)
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(LUA_LIBS) $(EDIT_LIBS) $(LIB_LIBS) -ldl
+
+# A C module for the stock lua5.4 interpreter: require "scalelua".
+$(LUAMOD): $(BIND_OBJ) $(EMBED_OBJ) $(A)
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) $(CFLAGS) -o $@ $(BIND_OBJ) $(EMBED_OBJ) $(A) $(LIB_LIBS)
+
+$(B)/scalelua.pc: scalelua.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBS@|$(LIB_LIBS)|g' $< > $@
+
+$(B)/tests/%: tests/c/%.c $(TEST_HELP) $(A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(TEST_HELP) $(A) $(LIB_LIBS)
+
+tests: all $(TEST_BIN)
+
+check: tests
+	@B=$(B) sh tests/run.sh
+
+sanitize:
+	$(MAKE) B=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" check
+
+bench: all
+	sh scripts/bench
+
+LIBDIR := $(PREFIX)/lib
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua \
+	  $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua
+	install -m 644 $(A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SO).$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libscalelua.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libscalelua.so
+	install -m 644 core/include/scalelua.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(B)/scalelua.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(LUAMOD) $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua/
+	install -m 644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libscalelua.a $(DESTDIR)$(LIBDIR)/libscalelua.so* \
+	  $(DESTDIR)$(PREFIX)/include/scalelua.h $(DESTDIR)$(LIBDIR)/pkgconfig/scalelua.pc \
+	  $(DESTDIR)$(PREFIX)/bin/scalelua $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua/core.so \
+	  $(addprefix $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua/,$(notdir $(LUA_SRC)))
+	-rmdir $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,55 @@
+/*
+ * bind.h -- internals shared by the Lua binding files (core/bind/l_*.c).
+ * The binding converts between Lua values and core types and nothing else.
+ * Every l_*.c file exports one sclb_open_*(L) that adds its functions to
+ * the module table on top of the stack (scalelua.core).
+ */
+#ifndef SCALELUA_BIND_H
+#define SCALELUA_BIND_H
+
+#include "scalelua.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#define SCLB_TABLE "scalelua.Table"
+#define SCLB_COLUMN "scalelua.Column"
+#define SCLB_FIT "scalelua.Fit"
+#define SCLB_CHART "scalelua.Chart"
+
+/* The scl_ctx owned by this Lua state (created on first use, freed at close). */
+scl_ctx *sclb_ctx(lua_State *L);
+/* Raise a Lua error with the context's last message.  Never returns. */
+int sclb_fail(lua_State *L, scl_ctx *ctx);
+
+/* Table userdata: { scl_table *t } with metatable SCLB_TABLE. */
+typedef struct {
+  scl_table *t;
+} sclb_table;
+sclb_table *sclb_checktable(lua_State *L, int idx);
+/* Push a new Table userdata that takes ownership of t. */
+void sclb_pushtable(lua_State *L, scl_table *t);
+
+/*
+ * Read a numeric vector from a Column, an array of numbers or a number
+ * at idx.  Returns a pointer valid while the value at idx stays on the stack
+ * (columns: borrowed; arrays: copied into a userdata pushed onto the stack,
+ * so the stack grows by one in that case: use lua_gettop to restore).
+ * name is used in error messages ("bad argument #2 to 'powerlaw' (x: ...)").
+ */
+const double *sclb_checkvector(lua_State *L, int idx, size_t *n,
+                               const char *name);
+
+/* Push a Lua array of the n numbers v. */
+void sclb_pushnumbers(lua_State *L, const double *v, size_t n);
+
+/* The registration functions of the binding files. */
+void sclb_open_table(lua_State *L);
+void sclb_open_fit(lua_State *L);
+void sclb_open_chart(lua_State *L);
+
+/* luaopen_scalelua_core: the C module. luaopen_scalelua: the whole package. */
+int luaopen_scalelua_core(lua_State *L);
+int luaopen_scalelua(lua_State *L);
+
+#endif

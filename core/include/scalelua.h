@@ -1,0 +1,518 @@
+/*
+ * scalelua.h -- the public C API of libscalelua.
+ *
+ * scalelua reads training logs, finds the compute frontier, fits scaling
+ * laws and renders log-log figures.  This header is the whole API: what is
+ * not declared here is not part of it.  No Lua is needed to use it.
+ *
+ * Usage
+ *
+ *   scl_ctx *ctx = scl_ctx_new(NULL, NULL);        // default allocator
+ *   scl_table *t;
+ *   if (scl_table_read_csv(ctx, "runs.csv", NULL, &t) != SCL_OK) {
+ *     fprintf(stderr, "%s\n", scl_ctx_errmsg(ctx)); // "runs.csv:17:4: ..."
+ *     ...
+ *   }
+ *   int loss = scl_table_find(t, "loss");
+ *   const double *y = scl_table_numbers(t, loss);  // borrowed
+ *   ...
+ *   scl_table_free(t);
+ *   scl_ctx_free(ctx);
+ *
+ * Conventions
+ *
+ *   - Fallible functions return an int status: SCL_OK (0) or a positive
+ *     SCL_E* code.  The message, with file:line:column where one applies,
+ *     is kept in the context until the next failing call on it:
+ *     scl_ctx_errmsg().  scl_strerror() gives static text for a code.
+ *   - The library never prints, never exits and never aborts on bad input.
+ *   - Ownership: objects returned through an out-pointer belong to the
+ *     caller and are released with the matching _free(); _free(NULL) does
+ *     nothing.  Pointers documented as "borrowed" stay valid until the
+ *     owning object is changed or freed.  Inputs are copied.
+ *   - A context is not thread-safe; use one per thread.  Objects remember
+ *     the context that made them (for its allocator), so free them before
+ *     the context.
+ */
+#ifndef SCALELUA_H
+#define SCALELUA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SCL_BUILDING) && defined(__GNUC__)
+#define SCL_API __attribute__((visibility("default")))
+#else
+#define SCL_API
+#endif
+
+#define SCL_VERSION_MAJOR 0
+#define SCL_VERSION_MINOR 1
+#define SCL_VERSION_PATCH 0
+#define SCL_VERSION_STRING "0.1.0"
+
+/* "0.1.0": the version of the library actually linked. */
+SCL_API const char *scl_version(void);
+
+/* ---------------------------------------------------------------- errors */
+
+enum {
+  SCL_OK = 0,
+  SCL_ENOMEM,   /* an allocation failed */
+  SCL_EIO,      /* a file could not be opened, read or written */
+  SCL_EPARSE,   /* malformed input (CSV syntax, a non-number, ...) */
+  SCL_EINVAL,   /* invalid argument or data (too few points, x <= 0, ...) */
+  SCL_ENOCONV,  /* an iterative method did not converge */
+  SCL_ERENDER,  /* the renderer failed */
+  SCL_ECALLBACK /* a user callback reported an error */
+};
+
+/* Static English text for a status code; never NULL. */
+SCL_API const char *scl_strerror(int code);
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct scl_ctx scl_ctx;
+
+/*
+ * Allocator, in the style of lua_Alloc: with nsize == 0 free ptr and return
+ * NULL; otherwise behave like realloc(ptr, nsize).  osize is the old size
+ * when ptr is not NULL (0 when unknown).  Returning NULL for nsize > 0 is an
+ * allocation failure, which every entry point reports as SCL_ENOMEM without
+ * leaking.
+ */
+typedef void *(*scl_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* A new context using alloc (NULL: malloc/realloc/free).  NULL on OOM. */
+SCL_API scl_ctx *scl_ctx_new(scl_alloc_fn alloc, void *ud);
+SCL_API void scl_ctx_free(scl_ctx *ctx);
+/* The message of the last failure on ctx ("" if none).  Borrowed. */
+SCL_API const char *scl_ctx_errmsg(const scl_ctx *ctx);
+/* The code of the last failure on ctx (SCL_OK if none). */
+SCL_API int scl_ctx_errcode(const scl_ctx *ctx);
+/* Forget the last failure. */
+SCL_API void scl_ctx_clear(scl_ctx *ctx);
+/*
+ * Record a failure on ctx, as the library does: sets the message from a
+ * printf-style format and returns code.  For callbacks and embedders that
+ * want their own errors to travel the same way.
+ */
+SCL_API int scl_ctx_error(scl_ctx *ctx, int code, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ----------------------------------------------------------------- tables */
+
+/*
+ * A table is a set of named columns of equal length.  A column holds either
+ * numbers (double, NaN for missing) or strings.  String columns are stored
+ * as 32-bit codes into a per-column list of distinct values ("levels"), so a
+ * run name repeated on a million rows is stored once.
+ */
+typedef struct scl_table scl_table;
+
+typedef enum { SCL_NUMBER = 1, SCL_STRING = 2 } scl_type;
+
+/* An empty table (no columns, no rows). */
+SCL_API int scl_table_new(scl_ctx *ctx, scl_table **out);
+SCL_API void scl_table_free(scl_table *t);
+
+SCL_API size_t scl_table_nrows(const scl_table *t);
+SCL_API size_t scl_table_ncols(const scl_table *t);
+/* Column index of name, or -1. */
+SCL_API int scl_table_find(const scl_table *t, const char *name);
+/* Name and type of column col (0-based).  Borrowed. */
+SCL_API const char *scl_table_colname(const scl_table *t, size_t col);
+SCL_API scl_type scl_table_coltype(const scl_table *t, size_t col);
+/* The values of a numeric column (NULL for a string column).  Borrowed. */
+SCL_API const double *scl_table_numbers(const scl_table *t, size_t col);
+/* The codes of a string column (NULL for a numeric column).  Borrowed. */
+SCL_API const uint32_t *scl_table_codes(const scl_table *t, size_t col);
+/* Number of distinct strings of a string column, and the one for a code. */
+SCL_API size_t scl_table_nlevels(const scl_table *t, size_t col);
+SCL_API const char *scl_table_level(const scl_table *t, size_t col,
+                                    uint32_t code);
+/* The string at (row, col) of a string column.  Borrowed. */
+SCL_API const char *scl_table_string(const scl_table *t, size_t col,
+                                     size_t row);
+
+/*
+ * Add a numeric column, or replace the column of that name.  The first
+ * column sets the row count; later ones must have n == nrows (SCL_EINVAL).
+ * The values are copied.
+ */
+SCL_API int scl_table_set_numbers(scl_table *t, const char *name,
+                                  const double *v, size_t n);
+/* Add or replace a string column from n C strings (copied, interned). */
+SCL_API int scl_table_set_strings(scl_table *t, const char *name,
+                                  const char *const *v, size_t n);
+/* Remove the named column (SCL_EINVAL if absent). */
+SCL_API int scl_table_drop(scl_table *t, const char *name);
+
+/*
+ * Append the rows of src to dst.  Columns are matched by name; both must
+ * have the same names and types (SCL_EINVAL otherwise).  An empty dst (no
+ * columns) takes src's schema.
+ */
+SCL_API int scl_table_append(scl_table *dst, const scl_table *src);
+
+/*
+ * A new table holding rows[0..n) of src, in that order (rows may repeat).
+ * Used for filtering, sorting and grouping.
+ */
+SCL_API int scl_table_take(const scl_table *src, const size_t *rows, size_t n,
+                           scl_table **out);
+
+/* A new table holding copies of the named columns of src, in that order. */
+SCL_API int scl_table_select(const scl_table *src, const char *const *names,
+                             size_t n, scl_table **out);
+
+/*
+ * Row order that sorts the table by column col, ascending (descending when
+ * desc), stable; NaN last.  Strings compare bytewise.  order has nrows slots.
+ */
+SCL_API int scl_table_order(const scl_table *t, size_t col, int desc,
+                            size_t *order);
+
+/* -------------------------------------------------------------------- CSV */
+
+/* Options for reading CSV.  Initialise with scl_csv_opts_init(). */
+typedef struct scl_csv_opts {
+  char delimiter;         /* ',' */
+  char quote;             /* '"' */
+  int header;             /* 1: first record names the columns; 0: V1, V2.. */
+  const char *const *columns; /* projection: keep only these (NULL: all) */
+  size_t ncolumns;
+  const char *const *type_names; /* per-column type overrides ... */
+  const scl_type *types;         /* ... parallel arrays */
+  size_t ntypes;
+  const char *const *na;  /* NA markers (NULL: "", NA, NaN, nan, null) */
+  size_t nna;
+  size_t max_field;       /* longest field in bytes (0: 1 MiB) */
+  int threads;            /* worker threads (0: online CPUs / SCALELUA_THREADS) */
+  const char *file_column;/* name of the source-file column added when
+                             reading several files ("file"); NULL: "file" */
+  int progress;           /* 1: report progress through progress_fn */
+  void (*progress_fn)(void *ud, double fraction);
+  void *progress_ud;
+} scl_csv_opts;
+
+SCL_API void scl_csv_opts_init(scl_csv_opts *o);
+
+/*
+ * Read a CSV file into a typed table.  path may be "-" (standard input), a
+ * file, or a glob pattern (several files: rows concatenated, a "file" column
+ * added, headers must agree).  opts may be NULL for the defaults.  Errors
+ * name "file:line:column: column 'name': ...".
+ */
+SCL_API int scl_table_read_csv(scl_ctx *ctx, const char *path,
+                               const scl_csv_opts *opts, scl_table **out);
+/* The same for an explicit list of paths (no glob expansion). */
+SCL_API int scl_table_read_csv_files(scl_ctx *ctx, const char *const *paths,
+                                     size_t npaths, const scl_csv_opts *opts,
+                                     scl_table **out);
+/* The same for a buffer in memory; name is used in messages. */
+SCL_API int scl_table_read_csv_buffer(scl_ctx *ctx, const char *name,
+                                      const char *buf, size_t len,
+                                      const scl_csv_opts *opts,
+                                      scl_table **out);
+
+/*
+ * Record-by-record reading: each record as its fields after unquoting, the
+ * header row (if any) included as the first record.
+ */
+typedef struct scl_csv_reader scl_csv_reader;
+SCL_API int scl_csv_open(scl_ctx *ctx, const char *path,
+                         const scl_csv_opts *opts, scl_csv_reader **out);
+/*
+ * Next record.  On SCL_OK, *nfields is its field count and fields[i] /
+ * lens[i] its fields (borrowed until the next call; NUL-terminated too);
+ * *nfields == 0 means end of input.
+ */
+SCL_API int scl_csv_next(scl_csv_reader *r, const char *const **fields,
+                         const size_t **lens, size_t *nfields);
+/* Line number (1-based) where the last returned record started. */
+SCL_API size_t scl_csv_line(const scl_csv_reader *r);
+SCL_API void scl_csv_close(scl_csv_reader *r);
+
+/*
+ * Parse a number exactly as strtod would (bit-identical), accepting
+ * surrounding spaces, a leading '+', inf/infinity/nan in any case.
+ * Returns 1 and sets *out when the whole of s[0..len) is a number, else 0.
+ */
+SCL_API int scl_parse_double(const char *s, size_t len, double *out);
+
+/* ---------------------------------------------------------- vector kernels */
+
+typedef enum {
+  SCL_ADD, SCL_SUB, SCL_MUL, SCL_DIV, SCL_POW, SCL_NEG, SCL_LOG10, SCL_LOG,
+  SCL_EXP
+} scl_op;
+
+/*
+ * out[i] = a[i] op b[i].  na and nb are 1 (broadcast a scalar) or n; for
+ * unary ops b is ignored.  out may alias a or b.
+ */
+SCL_API int scl_vec_op(scl_ctx *ctx, scl_op op, const double *a, size_t na,
+                       const double *b, size_t nb, double *out, size_t n);
+/* Sum, min and max over the non-NaN values (NaN when there are none). */
+SCL_API double scl_vec_sum(const double *v, size_t n);
+SCL_API double scl_vec_min(const double *v, size_t n);
+SCL_API double scl_vec_max(const double *v, size_t n);
+
+/* ---------------------------------------------------------- envelope */
+
+/* One training curve: n points (x[i], y[i]); borrowed. */
+typedef struct scl_curve {
+  const double *x, *y;
+  size_t n;
+} scl_curve;
+
+typedef enum { SCL_ENV_GRID = 0, SCL_ENV_POINTS = 1 } scl_env_mode;
+
+typedef struct scl_envelope_opts {
+  scl_env_mode mode; /* SCL_ENV_GRID */
+  size_t grid;       /* points in the log-spaced grid (1500) */
+} scl_envelope_opts;
+
+SCL_API void scl_envelope_opts_init(scl_envelope_opts *o);
+
+/* The lower envelope: n points, and which curve attains each. */
+typedef struct scl_envelope {
+  size_t n;
+  double *x, *y;
+  size_t *curve;    /* index into the curves argument */
+  size_t excluded;  /* input points dropped: non-positive or NaN */
+} scl_envelope;
+
+/*
+ * Lower envelope of curves in log-log space: at each x, the least y any
+ * curve reaches, interpolating linearly in (log x, log y) inside a curve's
+ * x range and never extrapolating.  Points with x <= 0, y <= 0 or NaN are
+ * dropped and counted.
+ */
+SCL_API int scl_envelope_compute(scl_ctx *ctx, const scl_curve *curves,
+                                 size_t ncurves, const scl_envelope_opts *opts,
+                                 scl_envelope **out);
+SCL_API void scl_envelope_free(scl_ctx *ctx, scl_envelope *e);
+
+/* ---------------------------------------------------------- smoothing */
+
+/* EMA with bias correction (as Adam does): weight alpha on the new value. */
+SCL_API int scl_smooth_ema(scl_ctx *ctx, const double *y, size_t n,
+                           double alpha, double *out);
+/* Trailing moving average over the last `window` points. */
+SCL_API int scl_smooth_trailing(scl_ctx *ctx, const double *y, size_t n,
+                                size_t window, double *out);
+/*
+ * Proportional window: out[i] averages the points whose x lies within
+ * x[i] * (1 +- frac); x must be increasing.
+ */
+SCL_API int scl_smooth_proportional(scl_ctx *ctx, const double *x,
+                                    const double *y, size_t n, double frac,
+                                    double *out);
+
+/* ---------------------------------------------------------------- fits */
+
+typedef enum {
+  SCL_FIT_POWERLAW = 1, /* y = a x^b              params a, b */
+  SCL_FIT_SATURATING,   /* y = E + a x^b          params E, a, b */
+  SCL_FIT_NLS,          /* user model             params p1..pk */
+  SCL_FIT_LINEAR,       /* y = c0 + c1 x1 + ...   coef */
+  SCL_FIT_POLY,         /* y = c0 + c1 x + ... */
+  SCL_FIT_CHINCHILLA    /* L = E + A/N^alpha + B/D^beta */
+} scl_fit_kind;
+
+typedef enum { SCL_METHOD_LOG = 0, SCL_METHOD_NLS = 1 } scl_fit_method;
+
+typedef struct scl_fit_opts {
+  const double *weights;  /* per-observation weights (NULL: all 1) */
+  scl_fit_method method;  /* power law: LOG (default) or NLS */
+  const double *start;    /* initial parameters (NULL: automatic) */
+  const double *lower;    /* bounds per parameter (NULL: none) */
+  const double *upper;
+  int max_iter;           /* 0: method default */
+  double tol;             /* 0: method default */
+  size_t bootstrap;       /* resamples for confidence intervals (0: none) */
+  uint64_t seed;          /* bootstrap seed */
+  double level;           /* confidence level (0: 0.95) */
+  double delta;           /* Chinchilla Huber delta (0: 1e-3) */
+} scl_fit_opts;
+
+SCL_API void scl_fit_opts_init(scl_fit_opts *o);
+
+/* A fitted model.  All arrays have nparams entries and belong to the fit. */
+typedef struct scl_fit {
+  scl_fit_kind kind;
+  size_t nparams;
+  const char *const *names; /* parameter names (static; "p1".. for NLS) */
+  double *params;
+  double *se;               /* standard errors (NaN where undefined) */
+  double *ci_lo, *ci_hi;    /* bootstrap intervals, NULL without bootstrap */
+  double rss;               /* residual sum of squares (in the fitted space) */
+  double r2;                /* coefficient of determination, NaN if n/a */
+  size_t n;                 /* observations used */
+  int iterations;
+  int converged;            /* 1 when the method's convergence test passed */
+  char reason[96];          /* why it stopped, in words */
+  double extra[4];          /* Chinchilla: a = beta/(alpha+beta), b */
+} scl_fit;
+
+/* y = a * x^b.  LOG: closed-form least squares on (log x, log y). */
+SCL_API int scl_fit_powerlaw(scl_ctx *ctx, const double *x, const double *y,
+                             size_t n, const scl_fit_opts *opts,
+                             scl_fit **out);
+/* y = E + a * x^b by Levenberg-Marquardt from a grid of starts. */
+SCL_API int scl_fit_saturating(scl_ctx *ctx, const double *x, const double *y,
+                               size_t n, const scl_fit_opts *opts,
+                               scl_fit **out);
+
+/*
+ * A model for general nonlinear least squares: yhat[i] = f(p, X[i]) for the
+ * n observations, X row-major with k predictors each.  Return SCL_OK, or
+ * an error code (after scl_ctx_error on ctx) to abandon the fit.
+ */
+typedef int (*scl_model_fn)(void *ud, scl_ctx *ctx, const double *p,
+                            size_t np, const double *X, size_t n, size_t k,
+                            double *yhat);
+/* Optional Jacobian: J[i*np + j] = d yhat[i] / d p[j]. */
+typedef int (*scl_jac_fn)(void *ud, scl_ctx *ctx, const double *p, size_t np,
+                          const double *X, size_t n, size_t k, double *J);
+
+/* Nonlinear least squares by Levenberg-Marquardt from start[0..np). */
+SCL_API int scl_fit_nls(scl_ctx *ctx, scl_model_fn model, scl_jac_fn jac,
+                        void *ud, const double *X, size_t n, size_t k,
+                        const double *y, size_t np, const double *start,
+                        const scl_fit_opts *opts, scl_fit **out);
+
+/* Linear least squares by Householder QR.  X: ncols column pointers. */
+SCL_API int scl_fit_linear(scl_ctx *ctx, const double *const *X, size_t ncols,
+                           const double *y, size_t n, int intercept,
+                           const scl_fit_opts *opts, scl_fit **out);
+/* Polynomial of the given degree (coef c0..c_degree) by QR. */
+SCL_API int scl_fit_poly(scl_ctx *ctx, const double *x, const double *y,
+                         size_t n, int degree, const scl_fit_opts *opts,
+                         scl_fit **out);
+
+/*
+ * Chinchilla Approach 3: L(N, D) = E + A/N^alpha + B/D^beta, Huber loss on
+ * log L, L-BFGS from a grid of starts.  params: E, A, B, alpha, beta;
+ * extra[0] = a = beta/(alpha+beta), extra[1] = b = alpha/(alpha+beta).
+ */
+SCL_API int scl_fit_chinchilla(scl_ctx *ctx, const double *N, const double *D,
+                               const double *loss, size_t n,
+                               const scl_fit_opts *opts, scl_fit **out);
+
+/* Evaluate a one-predictor fit (power law, saturating, poly) at x. */
+SCL_API double scl_fit_predict(const scl_fit *f, double x);
+/* Evaluate a Chinchilla fit at (N, D). */
+SCL_API double scl_fit_predict2(const scl_fit *f, double N, double D);
+SCL_API void scl_fit_free(scl_ctx *ctx, scl_fit *f);
+
+/*
+ * The x > 0 where two one-predictor laws meet.  *found = 0 when they never
+ * do (e.g. parallel power laws).
+ */
+SCL_API int scl_crossover(scl_ctx *ctx, const scl_fit *f, const scl_fit *g,
+                          double *x, int *found);
+/*
+ * How much more x law f needs than law g to reach y: x_f(y) / x_g(y).
+ * SCL_EINVAL when either law never reaches y.
+ */
+SCL_API int scl_compute_ratio(scl_ctx *ctx, const scl_fit *f,
+                              const scl_fit *g, double y, double *ratio);
+
+/* ------------------------------------------------------------ axis ticks */
+
+typedef struct scl_tick {
+  double value;    /* data value */
+  int major;       /* 1 for a major tick */
+  int labelled;    /* 1 when a label is drawn */
+  char label[48];  /* PLplot text, e.g. "10#u-1#d", "2#(727)10#u0#d" */
+} scl_tick;
+
+/*
+ * Ticks for an axis from lo to hi (data units; log axes need lo > 0).
+ * Fills at most max ticks and sets *n.  Log axes spanning less than about
+ * a decade label chosen minor ticks (2x10^0, 3x10^0) as matplotlib does.
+ */
+SCL_API int scl_ticks(scl_ctx *ctx, double lo, double hi, int log,
+                      scl_tick *ticks, size_t max, size_t *n);
+
+/* ----------------------------------------------------------------- charts */
+
+typedef struct scl_chart scl_chart;
+
+typedef enum {
+  SCL_DASH_SOLID = 0, SCL_DASH_DASHED, SCL_DASH_DOTTED, SCL_DASH_DASHDOT
+} scl_dash;
+
+typedef enum {
+  SCL_MARK_NONE = 0, SCL_MARK_CIRCLE, SCL_MARK_SQUARE, SCL_MARK_TRIANGLE,
+  SCL_MARK_CROSS
+} scl_marker;
+
+typedef struct scl_style {
+  uint32_t color;  /* 0xRRGGBB */
+  double alpha;    /* opacity 0..1 (1) */
+  double width;    /* line width in points (1.5) */
+  scl_dash dash;
+  scl_marker marker;
+  double marker_size; /* points (4) */
+} scl_style;
+
+SCL_API void scl_style_init(scl_style *s);
+
+typedef enum {
+  SCL_LEGEND_NONE = 0, SCL_LEGEND_BEST, SCL_LEGEND_UPPER_RIGHT,
+  SCL_LEGEND_UPPER_LEFT, SCL_LEGEND_LOWER_LEFT, SCL_LEGEND_LOWER_RIGHT
+} scl_legend_pos;
+
+/* One panel: axes, layers, legend. */
+SCL_API int scl_chart_new(scl_ctx *ctx, scl_chart **out);
+SCL_API void scl_chart_free(scl_chart *c);
+SCL_API int scl_chart_set_title(scl_chart *c, const char *title);
+/*
+ * axis 0 is x, 1 is y.  lo/hi NaN: from the data.  label may be NULL.
+ */
+SCL_API int scl_chart_set_axis(scl_chart *c, int axis, int log,
+                               const char *label, double lo, double hi);
+SCL_API int scl_chart_set_legend(scl_chart *c, scl_legend_pos pos);
+/* Layers, drawn in the order added.  legend NULL: not in the legend. */
+SCL_API int scl_chart_add_line(scl_chart *c, const double *x, const double *y,
+                               size_t n, const scl_style *s,
+                               const char *legend);
+SCL_API int scl_chart_add_band(scl_chart *c, const double *x, const double *lo,
+                               const double *hi, size_t n, const scl_style *s,
+                               const char *legend);
+
+typedef struct scl_figure_opts {
+  double width_in, height_in; /* page size in inches (6.4 x 4.8) */
+  double dpi;                 /* raster resolution (150) */
+  int rows, cols;             /* panel grid (1 x 1) */
+  double font_pt;             /* base font size in points (10) */
+  const char *title;          /* figure title over all panels (NULL) */
+} scl_figure_opts;
+
+SCL_API void scl_figure_opts_init(scl_figure_opts *o);
+
+/*
+ * Render npanels charts, row by row, to path; the format comes from the
+ * extension (.png, .svg, .pdf).  The file is written to a temporary name
+ * beside path and renamed into place, so path holds either its old content
+ * or the complete new one.  Bad paths, formats and non-positive data on a
+ * log axis fail with SCL_EINVAL / SCL_EIO before PLplot is started.
+ */
+SCL_API int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
+                       const scl_figure_opts *opts, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SCALELUA_H */
