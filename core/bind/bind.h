@@ -47,9 +47,12 @@ void sclb_pushnumbers(lua_State *L, const double *v, size_t n);
 void sclb_open_table(lua_State *L);
 void sclb_open_fit(lua_State *L);
 void sclb_open_chart(lua_State *L);
+void sclb_open_envelope(lua_State *L);
 
 /* luaopen_scalelua_core: the C module. luaopen_scalelua: the whole package. */
 int luaopen_scalelua_core(lua_State *L);
 int luaopen_scalelua(lua_State *L);
+/* Put the embedded Lua modules and scalelua.core into package.preload. */
+void sclb_preload(lua_State *L);
 
 #endif

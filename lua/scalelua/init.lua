@@ -1,0 +1,97 @@
+-- scalelua: scaling-law experiments in Lua.
+--   local sl = require "scalelua"
+-- The numerics live in the C module scalelua.core; this file gives them
+-- their public names and adds the declarative layer (scalelua.recipe).
+local core = require "scalelua.core"
+local util = require "scalelua.util"
+
+local sl = {}
+
+sl.version = core.version
+-- 1 PFLOP/s-day in FLOPs: 1e15 FLOP/s for 86,400 s.
+sl.PFLOPS_DAY = 8.64e19
+-- Directory that recipes write their outputs to (nil: current directory);
+-- `scalelua --outdir DIR` sets it.
+sl.outdir = nil
+
+-- Tables ------------------------------------------------------------------
+sl.read_csv = core.read_csv
+sl.read_csv_string = core.read_csv_string
+sl.csv_records = core.csv_records
+sl.table = core.table
+sl.column = core.column
+
+-- Compute -----------------------------------------------------------------
+-- Training FLOPs by the 6ND convention (Kaplan et al. 2020).
+function sl.flops_6nd(params, tokens) return 6 * params * tokens end
+-- FLOPs to PFLOP/s-days.
+function sl.pflops_days(flops) return flops / sl.PFLOPS_DAY end
+
+-- Envelopes and smoothing -------------------------------------------------
+
+-- sl.envelope(curves, opts) with curves a list of {x=, y=, name=}, or
+-- sl.envelope(table, {x = "compute", y = "loss", by = "run", grid = 1500,
+--                     mode = "grid"|"points"}).
+-- Returns a Table with columns x, y, curve, and the number of excluded
+-- (non-positive or NaN) points.
+function sl.envelope(curves, opts)
+  opts = opts or {}
+  util.check_fields(opts, { "x", "y", "by", "grid", "mode" }, "envelope", 2)
+  local env = { grid = opts.grid, mode = opts.mode }
+  if util.is_table(curves) then
+    local t = curves
+    if not (opts.x and opts.y) then
+      error("envelope: a Table needs opts.x and opts.y (column names)", 2)
+    end
+    local list = {}
+    if opts.by then
+      for key, sub in t:group_by(opts.by) do
+        list[#list + 1] = { x = sub[opts.x], y = sub[opts.y], name = tostring(key) }
+      end
+    else
+      list[1] = { x = t[opts.x], y = t[opts.y], name = "1" }
+    end
+    for _, c in ipairs(list) do
+      if c.x == nil then error("envelope: no column '" .. opts.x .. "'", 2) end
+      if c.y == nil then error("envelope: no column '" .. opts.y .. "'", 2) end
+    end
+    curves = list
+  elseif opts.x or opts.y or opts.by then
+    error("envelope: opts.x, opts.y and opts.by go with a Table", 2)
+  end
+  return core.envelope(curves, env)
+end
+
+sl.smooth = {
+  -- Bias-corrected exponential moving average; alpha weights the new value.
+  ema = function(y, alpha) return core.smooth("ema", y, alpha) end,
+  -- Mean of the last `window` points.
+  trailing = function(y, window) return core.smooth("trailing", y, window) end,
+  -- Mean of the points with x within x[i] * (1 +- frac).
+  proportional = function(x, y, frac) return core.smooth("proportional", y, frac, x) end,
+}
+
+-- Fits --------------------------------------------------------------------
+sl.fit = {
+  powerlaw = core.fit_powerlaw,
+  saturating = core.fit_saturating,
+  nls = core.fit_nls,
+  linear = core.fit_linear,
+  poly = core.fit_poly,
+  chinchilla = core.fit_chinchilla,
+}
+sl.crossover = core.crossover
+sl.compute_ratio = core.compute_ratio
+
+-- Recipes -----------------------------------------------------------------
+local recipe = require "scalelua.recipe"
+sl.experiment = recipe.experiment
+sl.chart = recipe.chart
+sl.figure = recipe.figure
+
+-- Help --------------------------------------------------------------------
+function sl.help(what)
+  return require("scalelua.help").help(sl, what)
+end
+
+return sl
