@@ -294,8 +294,16 @@ typedef struct scl_envelope {
 /*
  * Lower envelope of curves in log-log space: at each x, the least y any
  * curve reaches, interpolating linearly in (log x, log y) inside a curve's
- * x range and never extrapolating.  Points with x <= 0, y <= 0 or NaN are
- * dropped and counted.
+ * x range and never extrapolating.  Points with x <= 0, y <= 0 or NaN (or
+ * infinite) are dropped and counted.  Curves need not be sorted; of equal
+ * x within a curve the least y is kept.  GRID samples `grid` log-spaced x
+ * from the least to the greatest x of all curves (both exact; one point if
+ * they are equal); POINTS samples every distinct x of the curves.  Grid x
+ * that no curve covers (gaps between disjoint curves) are left out, so
+ * n <= grid; ties go to the lower curve index.  opts NULL: defaults.
+ * SCL_EINVAL: no curves, no valid point (the message counts the excluded
+ * points by reason), grid < 2, a NULL x or y.  *out is freed with
+ * scl_envelope_free(ctx, *out).
  */
 SCL_API int scl_envelope_compute(scl_ctx *ctx, const scl_curve *curves,
                                  size_t ncurves, const scl_envelope_opts *opts,
@@ -304,15 +312,26 @@ SCL_API void scl_envelope_free(scl_ctx *ctx, scl_envelope *e);
 
 /* ---------------------------------------------------------- smoothing */
 
-/* EMA with bias correction (as Adam does): weight alpha on the new value. */
+/*
+ * Smoothers: out[i] for y[i], n values; out may be y itself (in place).
+ * NaN values of y are missing: they enter no average and their out is NaN.
+ * SCL_EINVAL for bad parameters; in place, trailing and proportional need
+ * one copy of y (SCL_ENOMEM).
+ *
+ * EMA with bias correction (as Adam does): weight alpha in (0, 1] on the
+ * new value, m_t = (1-alpha) m_{t-1} + alpha y_t from m_0 = 0, out =
+ * m_t / (1 - (1-alpha)^t), t counting the non-NaN values so far.
+ */
 SCL_API int scl_smooth_ema(scl_ctx *ctx, const double *y, size_t n,
                            double alpha, double *out);
-/* Trailing moving average over the last `window` points. */
+/* Trailing moving average over the last `window` (>= 1) points, fewer at
+   the start. */
 SCL_API int scl_smooth_trailing(scl_ctx *ctx, const double *y, size_t n,
                                 size_t window, double *out);
 /*
  * Proportional window: out[i] averages the points whose x lies within
- * x[i] * (1 +- frac); x must be increasing.
+ * x[i] * (1 +- frac), frac >= 0; x must be finite, >= 0 and increasing
+ * (ties allowed).  O(n).
  */
 SCL_API int scl_smooth_proportional(scl_ctx *ctx, const double *x,
                                     const double *y, size_t n, double frac,
