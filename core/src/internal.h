@@ -34,4 +34,35 @@ int scli_oom(scl_ctx *ctx);
 /* The context a table belongs to. */
 scl_ctx *scli_table_ctx(const scl_table *t);
 
+/*
+ * table.c internals for the CSV reader, which fills columns in place:
+ * add empty columns with room for cap rows, grow them all, write
+ * numbers/codes below the capacity, then set the row count and shrink.
+ */
+int scli_table_add_column(scl_table *t, const char *name, scl_type type,
+                          size_t cap);
+int scli_table_reserve(scl_table *t, size_t rows);
+void scli_table_shrink(scl_table *t);
+double *scli_table_numbers_mut(scl_table *t, size_t col);
+uint32_t *scli_table_codes_mut(scl_table *t, size_t col);
+size_t scli_table_capacity(const scl_table *t, size_t col);
+int scli_table_intern(scl_table *t, size_t col, const char *s, size_t n,
+                      uint32_t *code);
+int scli_table_make_strings(scl_table *t, size_t col);
+void scli_table_set_nrows(scl_table *t, size_t n);
+
+/*
+ * csv.c test hooks: the same as the public calls with the tokenizer
+ * forced (SCLI_TOK_AUTO, SCLI_TOK_LIBCSV, SCLI_TOK_FAST; the fast one
+ * refuses input holding the quote character with SCL_EINVAL).
+ */
+enum { SCLI_TOK_AUTO = 0, SCLI_TOK_LIBCSV = 1, SCLI_TOK_FAST = 2 };
+int scli_csv_open_buffer(scl_ctx *ctx, const char *name, const char *buf,
+                         size_t len, const scl_csv_opts *opts, int tok,
+                         scl_csv_reader **out);
+int scli_table_read_csv_buffer_tok(scl_ctx *ctx, const char *name,
+                                   const char *buf, size_t len,
+                                   const scl_csv_opts *opts, int tok,
+                                   scl_table **out);
+
 #endif

@@ -1,0 +1,1136 @@
+/*
+ * csv.c -- reading CSV into typed tables, and the record iterator.
+ *
+ * Layers, bottom up:
+ *   sources     a file (mmap), standard input or a buffer, as one byte
+ *               range with a UTF-8 byte order mark removed;
+ *   tokenizers  turn a source into records of unquoted fields.  Input
+ *               holding no quote character goes through a memchr-style
+ *               scanner; everything else through libcsv (strict mode).
+ *               Both produce the same records and the same errors on
+ *               quote-free input (tests/c/test_csv.c checks this);
+ *   ingestion   turns records into columns: numbers while every field
+ *               parses (or is an NA marker), interned strings otherwise.
+ *
+ * Positions: libcsv reports none, so the tokenizers remember the byte
+ * offset where each field starts; line and column are computed from the
+ * offset only when a message needs them.  Lines end at LF, CR LF or a lone
+ * CR (libcsv ends records at each of them); columns count bytes from 1.
+ *
+ * Type inference keeps no field text: a column is parsed as numbers until
+ * a field is neither a number nor an NA marker; then it becomes a string
+ * column and the rows read so far are tokenized again (the sources stay
+ * mapped) to intern their text.  Memory thus stays at the size of the
+ * columns, whatever the size of the input.
+ */
+#include "internal.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_FIELD ((size_t)1 << 20)
+#define LIBCSV_CHUNK 65536
+#define SHOW_MAX 40 /* bytes of a bad field quoted in a message */
+
+static const char *const default_na[] = {"", "NA", "NaN", "nan", "null"};
+
+void scl_csv_opts_init(scl_csv_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->delimiter = ',';
+  o->quote = '"';
+  o->header = 1;
+}
+
+/* ------------------------------------------------------------ sources */
+
+typedef struct source {
+  char *name;                /* for messages ("<stdin>" for "-") */
+  char *path;                /* as given: the file column's value */
+  const unsigned char *data; /* the bytes, after any byte order mark */
+  size_t len;
+  void *map;                 /* mmap'd file, or */
+  size_t maplen;
+  char *heap;                /* bytes read into memory */
+  size_t heapcap;
+} source;
+
+static void source_close(scl_ctx *ctx, source *s) {
+  if (s->name) scli_free(ctx, s->name, strlen(s->name) + 1);
+  if (s->path) scli_free(ctx, s->path, strlen(s->path) + 1);
+  if (s->map) munmap(s->map, s->maplen);
+  scli_free(ctx, s->heap, s->heapcap);
+  memset(s, 0, sizeof *s);
+}
+
+static void strip_bom(source *s) {
+  if (s->len >= 3 && s->data[0] == 0xEF && s->data[1] == 0xBB &&
+      s->data[2] == 0xBF) {
+    s->data += 3;
+    s->len -= 3;
+  }
+}
+
+/* Read all of fd (a pipe, a terminal, a special file) into s->heap. */
+static int read_all(scl_ctx *ctx, int fd, source *s) {
+  size_t n = 0;
+  for (;;) {
+    if (n == s->heapcap) {
+      size_t nc = s->heapcap ? s->heapcap * 2 : 65536;
+      char *h = scli_realloc(ctx, s->heap, s->heapcap, nc);
+      if (!h) return scli_oom(ctx);
+      s->heap = h;
+      s->heapcap = nc;
+    }
+    ssize_t got = read(fd, s->heap + n, s->heapcap - n);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return scli_error(ctx, SCL_EIO, "%s: %s", s->name, strerror(errno));
+    }
+    if (got == 0) break;
+    n += (size_t)got;
+  }
+  s->data = (const unsigned char *)s->heap;
+  s->len = n;
+  return SCL_OK;
+}
+
+/*
+ * Open path ("-": standard input) as a source.  Regular files are mapped:
+ * no copy of the file is made, and the pages already parsed can be given
+ * back (see release_pages).
+ */
+static int source_open(scl_ctx *ctx, const char *path, source *s) {
+  int stdin_ = strcmp(path, "-") == 0;
+  memset(s, 0, sizeof *s);
+  s->name = scli_strdup(ctx, stdin_ ? "<stdin>" : path);
+  s->path = scli_strdup(ctx, path);
+  if (!s->name || !s->path) {
+    source_close(ctx, s);
+    return scli_oom(ctx);
+  }
+  int rc = SCL_OK, fd = 0;
+  if (!stdin_) {
+    do
+      fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      rc = scli_error(ctx, SCL_EIO, "%s: %s", path, strerror(errno));
+      source_close(ctx, s);
+      return rc;
+    }
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    rc = scli_error(ctx, SCL_EIO, "%s: %s", s->name, strerror(errno));
+  } else if (S_ISDIR(st.st_mode)) {
+    rc = scli_error(ctx, SCL_EIO, "%s: %s", s->name, strerror(EISDIR));
+  } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    s->maplen = (size_t)st.st_size;
+    s->map = mmap(NULL, s->maplen, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (s->map == MAP_FAILED) { /* some file systems cannot map */
+      s->map = NULL;
+      s->maplen = 0;
+      rc = read_all(ctx, fd, s);
+    } else {
+      madvise(s->map, s->maplen, MADV_SEQUENTIAL);
+      s->data = s->map;
+      s->len = s->maplen;
+    }
+  } else if (!S_ISREG(st.st_mode)) {
+    rc = read_all(ctx, fd, s);
+  }
+  if (!stdin_) close(fd);
+  if (rc) {
+    source_close(ctx, s);
+    return rc;
+  }
+  if (!s->data) s->data = (const unsigned char *)"";
+  strip_bom(s);
+  return SCL_OK;
+}
+
+static int source_buffer(scl_ctx *ctx, const char *name, const char *buf,
+                         size_t len, source *s) {
+  memset(s, 0, sizeof *s);
+  s->name = scli_strdup(ctx, name ? name : "<buffer>");
+  s->path = scli_strdup(ctx, name ? name : "<buffer>");
+  if (!s->name || !s->path) {
+    source_close(ctx, s);
+    return scli_oom(ctx);
+  }
+  s->data = (const unsigned char *)(buf ? buf : "");
+  s->len = buf ? len : 0;
+  strip_bom(s);
+  return SCL_OK;
+}
+
+/*
+ * Drop the mapped pages before byte `upto` of s from our resident set:
+ * the page cache keeps them, and a second pass (a column turning into
+ * strings) simply faults them in again.
+ */
+static void release_pages(source *s, size_t upto) {
+  if (!s->map) return;
+  size_t off = (size_t)(s->data - (const unsigned char *)s->map) + upto;
+  long pg = sysconf(_SC_PAGESIZE);
+  size_t n = pg > 0 ? off - off % (size_t)pg : 0;
+  if (n) madvise(s->map, n, MADV_DONTNEED);
+}
+
+/* ---------------------------------------------------------- tokenizers */
+
+typedef struct tok {
+  scl_ctx *ctx;
+  const char *name;
+  const unsigned char *buf;
+  size_t len, pos;
+  unsigned char delim, quote;
+  size_t max_field;
+  int fast; /* 1: the scanner; 0: libcsv */
+  int eof;
+  int err;  /* sticky error code */
+  unsigned char special[256]; /* delimiter, CR, LF */
+  /* the current record */
+  size_t nf, fcap;
+  const char **fptr;
+  size_t *flen, *foff, *rbo; /* length, source offset, offset in rb */
+  size_t rec_off;
+  /* libcsv */
+  struct csv_parser p;
+  int p_live;
+  char *rb; /* unquoted field bytes, each NUL-terminated */
+  size_t rbn, rbcap;
+  size_t fstart; /* source offset where the current field started */
+  int row_end, cb_rc;
+  /* line-number cache: line of byte lc_off */
+  size_t lc_off, lc_line;
+} tok;
+
+/*
+ * The four per-field arrays of a record share one block, so growing them
+ * either fully succeeds or leaves the record untouched.
+ */
+static size_t field_bytes(size_t n) {
+  return n * (sizeof(const char *) + 3 * sizeof(size_t));
+}
+
+/*
+ * libcsv's allocator hooks take no user pointer: the context (and parser,
+ * for the old block size) of the call in progress is kept per thread.
+ */
+static _Thread_local scl_ctx *tl_ctx;
+static _Thread_local struct csv_parser *tl_parser;
+
+static void *lib_realloc(void *p, size_t n) {
+  size_t old = p ? tl_parser->entry_size : 0;
+  return scli_realloc(tl_ctx, p, old, n);
+}
+
+static void lib_free(void *p) { scli_free(tl_ctx, p, tl_parser->entry_size); }
+
+/* RFC 4180: spaces are data.  libcsv trims them unless told otherwise. */
+static int lib_no_space(unsigned char c) {
+  (void)c;
+  return 0;
+}
+
+static void tok_bind(tok *t) {
+  tl_ctx = t->ctx;
+  tl_parser = &t->p;
+}
+
+static int is_break(const tok *t, size_t i) {
+  unsigned char c = t->buf[i];
+  return c == '\n' || (c == '\r' && (i + 1 >= t->len || t->buf[i + 1] != '\n'));
+}
+
+/* 1-based line of byte off, counting on from the last answer. */
+static size_t line_of(tok *t, size_t off) {
+  if (off < t->lc_off) {
+    t->lc_off = 0;
+    t->lc_line = 1;
+  }
+  size_t ln = t->lc_line;
+  const unsigned char *b = t->buf;
+  for (size_t i = t->lc_off; i < off; i++) {
+    if (b[i] == '\n') {
+      ln++;
+    } else if (b[i] == '\r') {
+      if (i + 1 >= t->len || b[i + 1] != '\n') ln++;
+    }
+  }
+  t->lc_off = off;
+  t->lc_line = ln;
+  return ln;
+}
+
+static size_t col_of(const tok *t, size_t off) {
+  size_t j = off;
+  while (j > 0 && !is_break(t, j - 1)) j--;
+  return off - j + 1;
+}
+
+/* An error at byte off: "name:line:col: message". */
+static int tok_error(tok *t, int code, size_t off, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static int tok_error(tok *t, int code, size_t off, const char *fmt, ...) {
+  char msg[SCLI_ERRMAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  size_t line = line_of(t, off);
+  return scli_error(t->ctx, code, "%s:%zu:%zu: %s", t->name, line,
+                    col_of(t, off), msg);
+}
+
+static int too_long(tok *t, size_t off) {
+  return tok_error(t, SCL_EPARSE, off, "field longer than %zu bytes",
+                   t->max_field);
+}
+
+static int tok_init(tok *t, scl_ctx *ctx, const source *s,
+                    unsigned char delim, unsigned char quote,
+                    size_t max_field, int mode) {
+  memset(t, 0, sizeof *t);
+  t->ctx = ctx;
+  t->name = s->name;
+  t->buf = s->data;
+  t->len = s->len;
+  t->delim = delim;
+  t->quote = quote;
+  t->max_field = max_field;
+  t->lc_line = 1;
+  t->special[delim] = t->special['\r'] = t->special['\n'] = 1;
+  int has_quote = quote && t->len && memchr(t->buf, quote, t->len);
+  if (mode == SCLI_TOK_FAST && has_quote)
+    return scli_error(ctx, SCL_EINVAL,
+                      "%s: the fast tokenizer cannot read quoted input",
+                      t->name);
+  t->fast = !quote || mode == SCLI_TOK_FAST ||
+            (mode == SCLI_TOK_AUTO && !has_quote);
+  if (!t->fast) {
+    csv_init(&t->p, CSV_STRICT | CSV_STRICT_FINI);
+    csv_set_delim(&t->p, delim);
+    csv_set_quote(&t->p, quote);
+    csv_set_space_func(&t->p, lib_no_space);
+    csv_set_realloc_func(&t->p, lib_realloc);
+    csv_set_free_func(&t->p, lib_free);
+    csv_set_blk_size(&t->p, 4096);
+    t->p_live = 1;
+  }
+  return SCL_OK;
+}
+
+static void tok_free(tok *t) {
+  scl_ctx *ctx = t->ctx;
+  if (t->p_live) {
+    tok_bind(t);
+    csv_free(&t->p);
+  }
+  scli_free(ctx, t->fptr, field_bytes(t->fcap));
+  scli_free(ctx, t->rb, t->rbcap);
+  memset(t, 0, sizeof *t);
+}
+
+/*
+ * Room for more fields (see field_bytes).
+ */
+static int grow_fields(tok *t) {
+  size_t nc = t->fcap ? t->fcap * 2 : 16;
+  char *blk = scli_malloc(t->ctx, field_bytes(nc));
+  if (!blk) return scli_oom(t->ctx);
+  const char **fp = (const char **)blk;
+  size_t *a = (size_t *)(blk + nc * sizeof *fp);
+  if (t->fcap) {
+    memcpy(fp, t->fptr, t->fcap * sizeof *fp);
+    memcpy(a, t->flen, t->fcap * sizeof *a);
+    memcpy(a + nc, t->foff, t->fcap * sizeof *a);
+    memcpy(a + 2 * nc, t->rbo, t->fcap * sizeof *a);
+    scli_free(t->ctx, t->fptr, field_bytes(t->fcap));
+  }
+  t->fptr = fp;
+  t->flen = a;
+  t->foff = a + nc;
+  t->rbo = a + 2 * nc;
+  t->fcap = nc;
+  return SCL_OK;
+}
+
+/* The scanner: one record of quote-free input. */
+static int fast_next(tok *t) {
+  const unsigned char *b = t->buf, *end = b + t->len, *p = b + t->pos;
+  const unsigned char *sp = t->special;
+  unsigned char delim = t->delim;
+  t->nf = 0;
+  while (p < end && (*p == '\n' || *p == '\r')) p++; /* blank lines */
+  if (p == end) {
+    t->pos = t->len;
+    t->eof = 1;
+    return SCL_OK;
+  }
+  t->rec_off = (size_t)(p - b);
+  for (;;) {
+    const unsigned char *s = p;
+    while (p < end && !sp[*p]) p++;
+    size_t n = (size_t)(p - s);
+    if (n > t->max_field) return too_long(t, (size_t)(s - b));
+    if (t->nf == t->fcap) {
+      int rc = grow_fields(t);
+      if (rc) return rc;
+    }
+    t->fptr[t->nf] = (const char *)s;
+    t->flen[t->nf] = n;
+    t->foff[t->nf] = (size_t)(s - b);
+    t->nf++;
+    if (p == end) break;
+    if (*p++ != delim) break; /* CR or LF ends the record */
+  }
+  t->pos = (size_t)(p - b);
+  return SCL_OK;
+}
+
+static void lib_on_field(void *s, size_t n, void *ud) {
+  tok *t = ud;
+  if (t->cb_rc) return;
+  if (n > t->max_field) {
+    t->cb_rc = too_long(t, t->fstart);
+    return;
+  }
+  if (t->nf == t->fcap && (t->cb_rc = grow_fields(t))) return;
+  if (t->rbcap - t->rbn < n + 1) {
+    size_t nc = t->rbcap ? t->rbcap : 256;
+    while (nc - t->rbn < n + 1) nc *= 2;
+    char *rb = scli_realloc(t->ctx, t->rb, t->rbcap, nc);
+    if (!rb) {
+      t->cb_rc = scli_oom(t->ctx);
+      return;
+    }
+    t->rb = rb;
+    t->rbcap = nc;
+  }
+  memcpy(t->rb + t->rbn, s, n);
+  t->rb[t->rbn + n] = '\0';
+  t->rbo[t->nf] = t->rbn;
+  t->flen[t->nf] = n;
+  t->foff[t->nf] = t->fstart;
+  t->nf++;
+  t->rbn += n + 1;
+}
+
+static void lib_on_row(int c, void *ud) {
+  (void)c;
+  ((tok *)ud)->row_end = 1;
+}
+
+/* End of the chunk fed to libcsv: just after the next delimiter/CR/LF. */
+static size_t chunk_end(const tok *t, size_t s) {
+  size_t lim = t->len - s > LIBCSV_CHUNK ? s + LIBCSV_CHUNK : t->len;
+  const unsigned char *b = t->buf;
+  while (s < lim && !t->special[b[s]]) s++;
+  return s < lim ? s + 1 : lim;
+}
+
+/*
+ * libcsv: one record.  The input is fed in chunks ending just after a
+ * delimiter or line end, so a field's callback always comes from the last
+ * byte of a chunk and the start of the next field is known: it is where
+ * the parser stands whenever it is between fields (no bytes buffered, not
+ * inside quotes).
+ */
+static int lib_next(tok *t) {
+  t->nf = 0;
+  t->rbn = 0;
+  t->row_end = 0;
+  t->cb_rc = 0;
+  while (!t->row_end) {
+    if (t->pos == t->len) {
+      tok_bind(t);
+      int r = csv_fini(&t->p, lib_on_field, lib_on_row, t);
+      t->eof = 1;
+      if (r != 0)
+        return tok_error(t, SCL_EPARSE, t->fstart,
+                         "unterminated quoted field");
+      if (t->cb_rc) return t->cb_rc;
+      break;
+    }
+    size_t s = t->pos, e = chunk_end(t, s);
+    tok_bind(t);
+    size_t got = csv_parse(&t->p, t->buf + s, e - s, lib_on_field,
+                           lib_on_row, t);
+    if (t->cb_rc) return t->cb_rc;
+    if (got < e - s) {
+      size_t at = s + got;
+      if (csv_error(&t->p) != CSV_EPARSE) return scli_oom(t->ctx);
+      if (!t->p.quoted)
+        return tok_error(t, SCL_EPARSE, at,
+                         "quote inside an unquoted field");
+      unsigned char c = t->buf[at];
+      if (c >= 0x20 && c < 0x7f)
+        return tok_error(t, SCL_EPARSE, at,
+                         "unexpected '%c' after a closing quote", c);
+      return tok_error(t, SCL_EPARSE, at,
+                       "unexpected byte 0x%02x after a closing quote", c);
+    }
+    t->pos = e;
+    if (t->p.entry_pos == 0 && !t->p.quoted)
+      t->fstart = e;
+    else if (t->p.entry_pos > t->max_field + 1)
+      return too_long(t, t->fstart);
+  }
+  for (size_t i = 0; i < t->nf; i++) t->fptr[i] = t->rb + t->rbo[i];
+  if (t->nf) t->rec_off = t->foff[0];
+  return SCL_OK;
+}
+
+/* The next record: t->nf fields (0 at the end of input). */
+static int tok_next(tok *t) {
+  if (t->err) return t->err;
+  if (t->eof) {
+    t->nf = 0;
+    return SCL_OK;
+  }
+  int rc = t->fast ? fast_next(t) : lib_next(t);
+  if (rc) {
+    t->err = rc;
+    t->nf = 0;
+  }
+  return rc;
+}
+
+/* Make the record's fields NUL-terminated copies (for the iterator). */
+static int tok_materialize(tok *t) {
+  if (!t->fast) return SCL_OK;
+  size_t need = 0;
+  for (size_t i = 0; i < t->nf; i++) need += t->flen[i] + 1;
+  if (need > t->rbcap) {
+    char *rb = scli_realloc(t->ctx, t->rb, t->rbcap, need);
+    if (!rb) return scli_oom(t->ctx);
+    t->rb = rb;
+    t->rbcap = need;
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < t->nf; i++) {
+    memcpy(t->rb + at, t->fptr[i], t->flen[i]);
+    t->rb[at + t->flen[i]] = '\0';
+    t->fptr[i] = t->rb + at;
+    at += t->flen[i] + 1;
+  }
+  return SCL_OK;
+}
+
+/* ------------------------------------------------------------ options */
+
+typedef struct ropts {
+  unsigned char delim, quote;
+  int header;
+  size_t max_field;
+  const char *const *na;
+  size_t nna;
+  int na_first; /* an NA marker reads as a number: test NA before parsing */
+  const char *file_column;
+  const scl_csv_opts *o;
+  scl_csv_opts dflt; /* o points here when no options were given */
+} ropts;
+
+static int resolve_opts(scl_ctx *ctx, const scl_csv_opts *o, ropts *r) {
+  memset(r, 0, sizeof *r);
+  if (!o) {
+    scl_csv_opts_init(&r->dflt);
+    o = &r->dflt;
+  }
+  r->o = o;
+  r->delim = (unsigned char)o->delimiter;
+  r->quote = (unsigned char)o->quote;
+  r->header = o->header != 0;
+  r->max_field = o->max_field ? o->max_field : DEFAULT_MAX_FIELD;
+  r->file_column = o->file_column ? o->file_column : "file";
+  if (r->delim == '\r' || r->delim == '\n' || r->quote == '\r' ||
+      r->quote == '\n' || (r->quote && r->delim == r->quote))
+    return scli_error(ctx, SCL_EINVAL,
+                      "csv: bad delimiter/quote pair (0x%02x, 0x%02x)",
+                      r->delim, r->quote);
+  if (o->na) {
+    r->na = o->na;
+    r->nna = o->nna;
+  } else {
+    r->na = default_na;
+    r->nna = sizeof default_na / sizeof *default_na;
+  }
+  for (size_t i = 0; i < r->nna; i++) {
+    double v;
+    if (!r->na[i])
+      return scli_error(ctx, SCL_EINVAL, "csv: NA marker %zu is NULL", i + 1);
+    if (scl_parse_double(r->na[i], strlen(r->na[i]), &v) && !isnan(v))
+      r->na_first = 1;
+  }
+  if ((o->ncolumns && !o->columns) || (o->ntypes && (!o->types ||
+                                                     !o->type_names)))
+    return scli_error(ctx, SCL_EINVAL, "csv: NULL option array");
+  for (size_t i = 0; i < o->ntypes; i++)
+    if (o->types[i] != SCL_NUMBER && o->types[i] != SCL_STRING)
+      return scli_error(ctx, SCL_EINVAL, "csv: bad type %d for column '%s'",
+                        (int)o->types[i],
+                        o->type_names[i] ? o->type_names[i] : "(null)");
+  return SCL_OK;
+}
+
+/* Is f[0..n), without surrounding spaces, one of the NA markers? */
+static int is_na(const ropts *r, const char *f, size_t n) {
+  while (n && (*f == ' ' || *f == '\t')) f++, n--;
+  while (n && (f[n - 1] == ' ' || f[n - 1] == '\t')) n--;
+  for (size_t i = 0; i < r->nna; i++) {
+    const char *m = r->na[i];
+    if (strlen(m) == n && memcmp(m, f, n) == 0) return 1;
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------- ingestion */
+
+enum { ST_GUESS, ST_NUM, ST_STR };
+
+typedef struct ocol {
+  long fidx; /* field of the record; -1: the file column */
+  int state;
+} ocol;
+
+typedef struct ingest {
+  scl_ctx *ctx;
+  ropts r;
+  int tokmode;
+  source *src;
+  size_t nsrc;
+  int multi;           /* add the file column */
+  scl_table *t;
+  int schema;          /* columns defined */
+  size_t nfields;      /* fields per record */
+  char **hdr;          /* the header's names (or V1..), owned */
+  size_t hdr_src;      /* the source they came from */
+  ocol *oc;
+  size_t noc;
+  size_t nrows, cap;
+  double **num;        /* per output column, refreshed after growth */
+  uint32_t **code;
+  uint32_t filecode;
+  int have_filecode;
+  size_t total, done;  /* bytes: all sources, sources finished */
+  size_t next_report;  /* progress and page release, in rows */
+} ingest;
+
+static void ingest_free(ingest *g) {
+  scl_ctx *ctx = g->ctx;
+  if (g->hdr) {
+    for (size_t j = 0; j < g->nfields; j++)
+      if (g->hdr[j]) scli_free(ctx, g->hdr[j], strlen(g->hdr[j]) + 1);
+    scli_free(ctx, g->hdr, g->nfields * sizeof *g->hdr);
+  }
+  scli_free(ctx, g->oc, g->noc * sizeof *g->oc);
+  scli_free(ctx, g->num, g->noc * sizeof *g->num);
+  scli_free(ctx, g->code, g->noc * sizeof *g->code);
+  scl_table_free(g->t);
+  g->t = NULL;
+}
+
+static void refresh_ptrs(ingest *g) {
+  for (size_t k = 0; k < g->noc; k++) {
+    g->num[k] = scli_table_numbers_mut(g->t, k);
+    g->code[k] = scli_table_codes_mut(g->t, k);
+  }
+}
+
+static long find_name(char *const *names, size_t n, const char *name) {
+  for (size_t j = 0; j < n; j++)
+    if (strcmp(names[j], name) == 0) return (long)j;
+  return -1;
+}
+
+/* "a, b, c" into buf, cut short to fit. */
+static void list_names(char *buf, size_t cap, char *const *names, size_t n) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (size_t j = 0; j < n && at + 8 < cap; j++) {
+    int w = snprintf(buf + at, cap - at, "%s%s", j ? ", " : "", names[j]);
+    if (w < 0 || (size_t)w >= cap - at) {
+      snprintf(buf + (cap > 4 ? cap - 4 : 0), 4, "...");
+      return;
+    }
+    at += (size_t)w;
+  }
+}
+
+/*
+ * The name of column j: the header's field, or V<j+1> without a header
+ * and for empty (or NUL-holding) names.
+ */
+static size_t header_name(const tok *tk, size_t j, int header, char *vname,
+                          const char **nm) {
+  if (header && tk->flen[j] > 0 && !memchr(tk->fptr[j], 0, tk->flen[j])) {
+    *nm = tk->fptr[j];
+    return tk->flen[j];
+  }
+  *nm = vname;
+  return (size_t)snprintf(vname, 32, "V%zu", j + 1);
+}
+
+/*
+ * The first record of the first non-empty source fixes the columns: names
+ * (from the header, or V1..Vn), the projection, the declared types and
+ * the file column.
+ */
+static int define_schema(ingest *g, tok *tk, const source *s) {
+  scl_ctx *ctx = g->ctx;
+  const scl_csv_opts *o = g->r.o;
+  size_t nf = tk->nf;
+  g->hdr = scli_calloc(ctx, nf, sizeof *g->hdr);
+  if (!g->hdr) return scli_oom(ctx);
+  g->nfields = nf;
+  g->hdr_src = (size_t)(s - g->src);
+  for (size_t j = 0; j < nf; j++) {
+    char vname[32];
+    const char *nm;
+    size_t n = header_name(tk, j, g->r.header, vname, &nm);
+    if (!(g->hdr[j] = scli_malloc(ctx, n + 1))) return scli_oom(ctx);
+    memcpy(g->hdr[j], nm, n);
+    g->hdr[j][n] = '\0';
+  }
+  for (size_t j = 0; j < nf; j++)
+    if (find_name(g->hdr, j, g->hdr[j]) >= 0)
+      return tok_error(tk, SCL_EPARSE, tk->foff[j],
+                       "duplicate column name '%s'", g->hdr[j]);
+
+  /* Output columns: the projection's order, or the file's. */
+  size_t noc = o->ncolumns ? o->ncolumns
+                           : nf + (g->multi && find_name(g->hdr, nf,
+                                                         g->r.file_column) < 0);
+  if (!o->ncolumns && g->multi && noc == nf)
+    return scli_error(ctx, SCL_EINVAL,
+                      "%s: has a column named '%s': choose another "
+                      "file_column",
+                      s->name, g->r.file_column);
+  g->oc = scli_calloc(ctx, noc, sizeof *g->oc);
+  g->num = scli_calloc(ctx, noc, sizeof *g->num);
+  g->code = scli_calloc(ctx, noc, sizeof *g->code);
+  if (!g->oc || !g->num || !g->code) {
+    g->noc = noc;
+    return scli_oom(ctx);
+  }
+  g->noc = noc;
+  const char **names = scli_calloc(ctx, noc, sizeof *names);
+  if (!names) return scli_oom(ctx);
+  int rc = SCL_OK;
+  for (size_t k = 0; k < noc; k++) {
+    if (!o->ncolumns) {
+      g->oc[k].fidx = k < nf ? (long)k : -1;
+    } else {
+      const char *want = o->columns[k];
+      long j = want ? find_name(g->hdr, nf, want) : -1;
+      if (j < 0 && !(want && g->multi &&
+                     strcmp(want, g->r.file_column) == 0)) {
+        char avail[256];
+        list_names(avail, sizeof avail, g->hdr, nf);
+        rc = scli_error(ctx, SCL_EINVAL, "%s: no column '%s' (columns: %s)",
+                        s->name, want ? want : "(null)", avail);
+        goto done;
+      }
+      for (size_t q = 0; q < k; q++)
+        if (strcmp(o->columns[q], want) == 0) {
+          rc = scli_error(ctx, SCL_EINVAL, "%s: column '%s' selected twice",
+                          s->name, want);
+          goto done;
+        }
+      g->oc[k].fidx = j;
+    }
+    names[k] = g->oc[k].fidx < 0 ? g->r.file_column : g->hdr[g->oc[k].fidx];
+    g->oc[k].state = g->oc[k].fidx < 0 ? ST_STR : ST_GUESS;
+  }
+  for (size_t i = 0; i < o->ntypes; i++) {
+    long j = o->type_names[i] ? find_name(g->hdr, nf, o->type_names[i]) : -1;
+    if (j < 0) {
+      rc = scli_error(ctx, SCL_EINVAL, "%s: type given for unknown column '%s'",
+                      s->name, o->type_names[i] ? o->type_names[i] : "(null)");
+      goto done;
+    }
+    for (size_t k = 0; k < noc; k++)
+      if (g->oc[k].fidx == j)
+        g->oc[k].state = o->types[i] == SCL_STRING ? ST_STR : ST_NUM;
+  }
+  if ((rc = scl_table_new(ctx, &g->t))) goto done;
+  g->cap = 1024;
+  for (size_t k = 0; k < noc && !rc; k++)
+    rc = scli_table_add_column(g->t, names[k],
+                               g->oc[k].state == ST_STR ? SCL_STRING
+                                                        : SCL_NUMBER,
+                               g->cap);
+  if (!rc) refresh_ptrs(g);
+  g->schema = 1;
+done:
+  scli_free(ctx, names, noc * sizeof *names);
+  return rc;
+}
+
+/* A later file's header must name the same columns in the same order. */
+static int check_header(ingest *g, tok *tk, const source *s) {
+  const char *first = g->src[g->hdr_src].name;
+  if (tk->nf != g->nfields)
+    return scli_error(g->ctx, SCL_EPARSE,
+                      "%s: header has %zu columns, %s has %zu", s->name,
+                      tk->nf, first, g->nfields);
+  for (size_t j = 0; j < tk->nf; j++) {
+    char vname[32];
+    const char *nm;
+    size_t n = header_name(tk, j, 1, vname, &nm);
+    if (strlen(g->hdr[j]) != n || memcmp(g->hdr[j], nm, n) != 0)
+      return scli_error(g->ctx, SCL_EPARSE,
+                        "%s: header differs from %s: column %zu is '%.*s' "
+                        "here and '%s' there",
+                        s->name, first, j + 1, (int)(n > 64 ? 64 : n), nm,
+                        g->hdr[j]);
+  }
+  return SCL_OK;
+}
+
+/* Make room for more rows, sized from the bytes read so far. */
+static int grow_rows(ingest *g, size_t consumed) {
+  double est = consumed ? (double)g->nrows * ((double)g->total /
+                                              (double)consumed)
+                        : 0;
+  size_t want = (size_t)(est * 1.05) + 64;
+  size_t minimum = g->cap + g->cap / 4;
+  if (want < minimum) want = minimum;
+  int rc = scli_table_reserve(g->t, want);
+  if (rc) return rc;
+  g->cap = want;
+  refresh_ptrs(g);
+  return SCL_OK;
+}
+
+/*
+ * Column k held numbers up to row `row` and now meets text: make it a
+ * string column and intern the text of rows [0, row) by tokenizing the
+ * sources again from the start.
+ */
+static int to_strings(ingest *g, size_t k, size_t row) {
+  int rc = scli_table_make_strings(g->t, k);
+  if (rc) return rc;
+  g->oc[k].state = ST_STR;
+  g->num[k] = NULL;
+  g->code[k] = scli_table_codes_mut(g->t, k);
+  size_t r = 0, fidx = (size_t)g->oc[k].fidx;
+  for (size_t si = 0; si < g->nsrc && r < row && !rc; si++) {
+    tok tk;
+    if ((rc = tok_init(&tk, g->ctx, &g->src[si], g->r.delim, g->r.quote,
+                       g->r.max_field, g->tokmode)))
+      break;
+    rc = tok_next(&tk);
+    if (!rc && tk.nf && g->r.header) rc = tok_next(&tk);
+    while (!rc && tk.nf && r < row) {
+      rc = scli_table_intern(g->t, k, tk.fptr[fidx], tk.flen[fidx],
+                             &g->code[k][r]);
+      r++;
+      if (!rc) rc = tok_next(&tk);
+    }
+    tok_free(&tk);
+  }
+  return rc;
+}
+
+static int not_a_number(ingest *g, tok *tk, size_t k, size_t j) {
+  size_t n = tk->flen[j];
+  return tok_error(tk, SCL_EPARSE, tk->foff[j],
+                   "column '%s': '%.*s%s' is not a number",
+                   scl_table_colname(g->t, k), (int)(n > SHOW_MAX ? SHOW_MAX : n),
+                   tk->fptr[j], n > SHOW_MAX ? "..." : "");
+}
+
+/* Store the record in tk as row g->nrows. */
+static int store_row(ingest *g, tok *tk, const source *s) {
+  int rc;
+  size_t row = g->nrows;
+  if (row == g->cap &&
+      (rc = grow_rows(g, g->done + tk->pos)))
+    return rc;
+  for (size_t k = 0; k < g->noc; k++) {
+    const ocol *c = &g->oc[k];
+    if (c->fidx < 0) {
+      if (!g->have_filecode) {
+        if ((rc = scli_table_intern(g->t, k, s->path, strlen(s->path),
+                                    &g->filecode)))
+          return rc;
+        g->have_filecode = 1;
+      }
+      g->code[k][row] = g->filecode;
+      continue;
+    }
+    const char *f = tk->fptr[c->fidx];
+    size_t n = tk->flen[c->fidx];
+    if (c->state == ST_STR) {
+      if ((rc = scli_table_intern(g->t, k, f, n, &g->code[k][row])))
+        return rc;
+      continue;
+    }
+    double v;
+    if (g->r.na_first && is_na(&g->r, f, n)) {
+      v = NAN;
+    } else if (scl_parse_double(f, n, &v)) {
+      /* a number */
+    } else if (is_na(&g->r, f, n)) {
+      v = NAN;
+    } else if (c->state == ST_NUM) {
+      return not_a_number(g, tk, k, (size_t)c->fidx);
+    } else {
+      if ((rc = to_strings(g, k, row))) return rc;
+      if ((rc = scli_table_intern(g->t, k, f, n, &g->code[k][row])))
+        return rc;
+      continue;
+    }
+    g->num[k][row] = v;
+  }
+  g->nrows = row + 1;
+  return SCL_OK;
+}
+
+/* Progress callback and page release, every so many rows. */
+static void report(ingest *g, const tok *tk, source *s) {
+  g->next_report = g->nrows + 65536;
+  release_pages(s, tk->pos);
+  const scl_csv_opts *o = g->r.o;
+  if (o->progress && o->progress_fn && g->total)
+    o->progress_fn(o->progress_ud,
+                   (double)(g->done + tk->pos) / (double)g->total);
+}
+
+static int read_source(ingest *g, source *s) {
+  tok tk;
+  int rc = tok_init(&tk, g->ctx, s, g->r.delim, g->r.quote, g->r.max_field,
+                    g->tokmode);
+  if (rc) return rc;
+  g->have_filecode = 0;
+  rc = tok_next(&tk);
+  if (rc || tk.nf == 0) goto done;
+  if (!g->schema) {
+    if ((rc = define_schema(g, &tk, s))) goto done;
+    if (g->r.header && (rc = tok_next(&tk))) goto done;
+  } else if (g->r.header) {
+    if ((rc = check_header(g, &tk, s)) || (rc = tok_next(&tk))) goto done;
+  }
+  while (tk.nf) {
+    if (tk.nf != g->nfields) {
+      size_t line = line_of(&tk, tk.rec_off);
+      rc = scli_error(g->ctx, SCL_EPARSE, "%s:%zu: expected %zu fields, found %zu",
+                      s->name, line, g->nfields, tk.nf);
+      goto done;
+    }
+    if ((rc = store_row(g, &tk, s))) goto done;
+    if (g->nrows >= g->next_report) report(g, &tk, s);
+    if ((rc = tok_next(&tk))) goto done;
+  }
+done:
+  tok_free(&tk);
+  g->done += s->len;
+  return rc;
+}
+
+/* Read the opened sources into one table. */
+static int ingest_run(scl_ctx *ctx, source *src, size_t nsrc, int multi,
+                      const scl_csv_opts *opts, int tokmode, scl_table **out) {
+  ingest g;
+  memset(&g, 0, sizeof g);
+  g.ctx = ctx;
+  g.src = src;
+  g.nsrc = nsrc;
+  g.multi = multi;
+  g.tokmode = tokmode;
+  g.next_report = 65536;
+  int rc = resolve_opts(ctx, opts, &g.r);
+  for (size_t i = 0; i < nsrc; i++) g.total += src[i].len;
+  for (size_t i = 0; i < nsrc && !rc; i++) rc = read_source(&g, &src[i]);
+  if (!rc && !g.t) rc = scl_table_new(ctx, &g.t); /* no records at all */
+  if (rc) {
+    ingest_free(&g);
+    return rc;
+  }
+  scli_table_set_nrows(g.t, g.nrows);
+  scli_table_shrink(g.t);
+  if (g.r.o->progress && g.r.o->progress_fn)
+    g.r.o->progress_fn(g.r.o->progress_ud, 1.0);
+  *out = g.t;
+  g.t = NULL;
+  ingest_free(&g);
+  return SCL_OK;
+}
+
+static void close_sources(scl_ctx *ctx, source *src, size_t n) {
+  if (!src) return;
+  for (size_t i = 0; i < n; i++) source_close(ctx, &src[i]);
+  scli_free(ctx, src, (n ? n : 1) * sizeof *src);
+}
+
+static int read_paths(scl_ctx *ctx, const char *const *paths, size_t n,
+                      int multi, const scl_csv_opts *opts, scl_table **out) {
+  source *src = scli_calloc(ctx, n ? n : 1, sizeof *src);
+  if (!src) return scli_oom(ctx);
+  int rc = SCL_OK;
+  size_t opened = 0;
+  for (; opened < n && !rc; opened++) {
+    if (!paths[opened]) {
+      rc = scli_error(ctx, SCL_EINVAL, "csv: path %zu is NULL", opened + 1);
+      break;
+    }
+    rc = source_open(ctx, paths[opened], &src[opened]);
+  }
+  if (!rc) rc = ingest_run(ctx, src, n, multi, opts, SCLI_TOK_AUTO, out);
+  close_sources(ctx, src, n);
+  return rc;
+}
+
+/* --------------------------------------------------------- public API */
+
+static int has_glob(const char *p) { return strpbrk(p, "*?[") != NULL; }
+
+int scl_table_read_csv(scl_ctx *ctx, const char *path,
+                       const scl_csv_opts *opts, scl_table **out) {
+  *out = NULL;
+  if (!path) return scli_error(ctx, SCL_EINVAL, "read_csv: path is NULL");
+  struct stat st;
+  if (strcmp(path, "-") == 0 || !has_glob(path) || stat(path, &st) == 0)
+    return read_paths(ctx, &path, 1, 0, opts, out);
+  glob_t gl;
+  int g = glob(path, 0, NULL, &gl);
+  if (g == GLOB_NOMATCH)
+    return scli_error(ctx, SCL_EIO, "%s: no files match the pattern", path);
+  if (g == GLOB_NOSPACE) {
+    globfree(&gl);
+    return scli_oom(ctx);
+  }
+  if (g != 0) {
+    globfree(&gl);
+    return scli_error(ctx, SCL_EIO, "%s: cannot expand the pattern: %s", path,
+                      strerror(errno));
+  }
+  int rc = read_paths(ctx, (const char *const *)gl.gl_pathv, gl.gl_pathc, 1,
+                      opts, out);
+  globfree(&gl);
+  return rc;
+}
+
+int scl_table_read_csv_files(scl_ctx *ctx, const char *const *paths,
+                             size_t npaths, const scl_csv_opts *opts,
+                             scl_table **out) {
+  *out = NULL;
+  if (!paths || npaths == 0)
+    return scli_error(ctx, SCL_EINVAL, "read_csv_files: no paths given");
+  return read_paths(ctx, paths, npaths, 1, opts, out);
+}
+
+int scli_table_read_csv_buffer_tok(scl_ctx *ctx, const char *name,
+                                   const char *buf, size_t len,
+                                   const scl_csv_opts *opts, int tokmode,
+                                   scl_table **out) {
+  *out = NULL;
+  source s;
+  int rc = source_buffer(ctx, name, buf, len, &s);
+  if (rc) return rc;
+  rc = ingest_run(ctx, &s, 1, 0, opts, tokmode, out);
+  source_close(ctx, &s);
+  return rc;
+}
+
+int scl_table_read_csv_buffer(scl_ctx *ctx, const char *name, const char *buf,
+                              size_t len, const scl_csv_opts *opts,
+                              scl_table **out) {
+  return scli_table_read_csv_buffer_tok(ctx, name, buf, len, opts,
+                                        SCLI_TOK_AUTO, out);
+}
+
+/* ---------------------------------------------------- record iterator */
+
+struct scl_csv_reader {
+  scl_ctx *ctx;
+  source src;
+  tok tk;
+  size_t line;
+};
+
+static int reader_new(scl_ctx *ctx, const scl_csv_opts *opts, int tokmode,
+                      scl_csv_reader *r) {
+  ropts ro;
+  int rc = resolve_opts(ctx, opts, &ro);
+  if (!rc)
+    rc = tok_init(&r->tk, ctx, &r->src, ro.delim, ro.quote, ro.max_field,
+                  tokmode);
+  return rc;
+}
+
+int scli_csv_open_buffer(scl_ctx *ctx, const char *name, const char *buf,
+                         size_t len, const scl_csv_opts *opts, int tokmode,
+                         scl_csv_reader **out) {
+  *out = NULL;
+  scl_csv_reader *r = scli_calloc(ctx, 1, sizeof *r);
+  if (!r) return scli_oom(ctx);
+  r->ctx = ctx;
+  int rc = source_buffer(ctx, name, buf, len, &r->src);
+  if (!rc) rc = reader_new(ctx, opts, tokmode, r);
+  if (rc) {
+    tok_free(&r->tk);
+    source_close(ctx, &r->src);
+    scli_free(ctx, r, sizeof *r);
+    return rc;
+  }
+  *out = r;
+  return SCL_OK;
+}
+
+int scl_csv_open(scl_ctx *ctx, const char *path, const scl_csv_opts *opts,
+                 scl_csv_reader **out) {
+  *out = NULL;
+  if (!path) return scli_error(ctx, SCL_EINVAL, "csv_open: path is NULL");
+  scl_csv_reader *r = scli_calloc(ctx, 1, sizeof *r);
+  if (!r) return scli_oom(ctx);
+  r->ctx = ctx;
+  int rc = source_open(ctx, path, &r->src);
+  if (!rc) rc = reader_new(ctx, opts, SCLI_TOK_AUTO, r);
+  if (rc) {
+    tok_free(&r->tk);
+    source_close(ctx, &r->src);
+    scli_free(ctx, r, sizeof *r);
+    return rc;
+  }
+  *out = r;
+  return SCL_OK;
+}
+
+int scl_csv_next(scl_csv_reader *r, const char *const **fields,
+                 const size_t **lens, size_t *nfields) {
+  *nfields = 0;
+  int rc = tok_next(&r->tk);
+  if (!rc) rc = tok_materialize(&r->tk);
+  if (rc) return rc;
+  if (r->tk.nf) r->line = line_of(&r->tk, r->tk.rec_off);
+  *fields = r->tk.fptr;
+  *lens = r->tk.flen;
+  *nfields = r->tk.nf;
+  return SCL_OK;
+}
+
+size_t scl_csv_line(const scl_csv_reader *r) { return r ? r->line : 0; }
+
+void scl_csv_close(scl_csv_reader *r) {
+  if (!r) return;
+  scl_ctx *ctx = r->ctx;
+  tok_free(&r->tk);
+  source_close(ctx, &r->src);
+  scli_free(ctx, r, sizeof *r);
+}
