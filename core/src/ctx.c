@@ -85,8 +85,9 @@ void *scli_malloc(scl_ctx *ctx, size_t n) {
 
 void *scli_calloc(scl_ctx *ctx, size_t n, size_t size) {
   if (size && n > (size_t)-1 / size) return NULL;
-  void *p = scli_malloc(ctx, n * size);
-  if (p) memset(p, 0, (n * size) ? (n * size) : 1);
+  size_t bytes = n * size;
+  void *p = scli_malloc(ctx, bytes);
+  if (p && bytes) memset(p, 0, bytes);
   return p;
 }
 
