@@ -851,8 +851,9 @@ static int t_tostring(lua_State *L) {
   for (size_t k = 0; k < show; k++) {
     size_t r = (nr > MAXROWS && k >= MAXROWS / 2) ? nr - (MAXROWS - k) : k;
     if (nr > MAXROWS && k == MAXROWS / 2) luaL_addstring(&b, "   ...\n");
-    lua_pushfstring(L, "%5d ", (int)r + 1);
-    luaL_addvalue(&b);
+    char num[32];
+    snprintf(num, sizeof num, "%5d ", (int)r + 1);
+    luaL_addstring(&b, num);
     for (size_t c = 0; c < cshow; c++) {
       luaL_addchar(&b, ' ');
       addcell(&b, L, t, c, r, w[c], 1);
@@ -1064,8 +1065,6 @@ static int l_table(lua_State *L) {
   check_ok(L, ctx, scl_table_new(ctx, &u->t));
   if (lua_istable(L, 1)) {
     /* deterministic order: array part names first ({"a", "b"}), else sorted */
-    lua_getglobal(L, "table");
-    lua_getfield(L, -1, "sort");
     lua_newtable(L);
     int keys = lua_gettop(L);
     lua_pushnil(L);
@@ -1077,6 +1076,9 @@ static int l_table(lua_State *L) {
       lua_pushvalue(L, -1);
       lua_rawseti(L, keys, ++nk);
     }
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_remove(L, -2);
     lua_pushvalue(L, keys);
     lua_call(L, 1, 0);
     for (lua_Integer i = 1; i <= nk; i++) {
