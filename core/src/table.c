@@ -425,8 +425,15 @@ int scl_table_append(scl_table *dst, const scl_table *src) {
     return scli_error(ctx, SCL_EINVAL,
                       "append: tables have %zu and %zu columns", dst->ncols,
                       src->ncols);
-  size_t *map = scli_malloc(ctx, dst->ncols * sizeof *map);
-  if (!map) return scli_oom(ctx);
+  /* Small appends (one row at a time) should not allocate at all. */
+  size_t map_stack[16], oldlev_stack[16];
+  uint32_t remap_stack[64];
+  size_t *map = map_stack;
+  if (dst->ncols > 16 &&
+      !(map = scli_malloc(ctx, dst->ncols * sizeof *map))) {
+    rc = scli_oom(ctx);
+    goto rollback;
+  }
   for (size_t j = 0; j < dst->ncols; j++) {
     size_t k;
     const column *s = find_col(src, dst->cols[j].name, &k);
@@ -462,8 +469,9 @@ int scl_table_append(scl_table *dst, const scl_table *src) {
 
   /* String columns: remap src codes into dst levels; undo on failure. */
   size_t jfail = dst->ncols;
-  size_t *oldlev = scli_malloc(ctx, dst->ncols * sizeof *oldlev);
-  if (!oldlev) {
+  size_t *oldlev = oldlev_stack;
+  if (dst->ncols > 16 &&
+      !(oldlev = scli_malloc(ctx, dst->ncols * sizeof *oldlev))) {
     rc = scli_oom(ctx);
     goto done;
   }
@@ -477,9 +485,8 @@ int scl_table_append(scl_table *dst, const scl_table *src) {
       memmove(c->codes + n0, c->codes, add * sizeof *c->codes);
       continue;
     }
-    uint32_t *remap = scli_malloc(ctx, (s->nlev ? s->nlev : 1) *
-                                           sizeof *remap);
-    if (!remap) {
+    uint32_t *remap = remap_stack;
+    if (s->nlev > 64 && !(remap = scli_malloc(ctx, s->nlev * sizeof *remap))) {
       rc = scli_oom(ctx);
       jfail = j;
       break;
@@ -494,16 +501,18 @@ int scl_table_append(scl_table *dst, const scl_table *src) {
       }
       c->codes[n0 + r] = remap[sc];
     }
-    scli_free(ctx, remap, (s->nlev ? s->nlev : 1) * sizeof *remap);
+    if (remap != remap_stack) scli_free(ctx, remap, s->nlev * sizeof *remap);
   }
   if (rc) {
     for (size_t j = 0; j <= jfail && j < dst->ncols; j++)
       if (dst->cols[j].type == SCL_STRING)
         levels_truncate(&dst->cols[j], oldlev[j]);
-    scli_free(ctx, oldlev, dst->ncols * sizeof *oldlev);
+    if (oldlev != oldlev_stack)
+      scli_free(ctx, oldlev, dst->ncols * sizeof *oldlev);
     goto done;
   }
-  scli_free(ctx, oldlev, dst->ncols * sizeof *oldlev);
+  if (oldlev != oldlev_stack)
+    scli_free(ctx, oldlev, dst->ncols * sizeof *oldlev);
   for (size_t j = 0; j < dst->ncols; j++) {
     column *c = &dst->cols[j];
     if (c->type == SCL_NUMBER)
@@ -511,7 +520,8 @@ int scl_table_append(scl_table *dst, const scl_table *src) {
   }
   dst->nrows = n0 + add;
 done:
-  scli_free(ctx, map, dst->ncols * sizeof *map);
+  if (map != map_stack) scli_free(ctx, map, dst->ncols * sizeof *map);
+rollback:
   if (rc && fresh) { /* give the empty table its emptiness back */
     while (dst->ncols) column_free(ctx, &dst->cols[--dst->ncols]);
     dst->nrows = 0;
