@@ -380,7 +380,9 @@ typedef struct scl_fit {
   int iterations;
   int converged;            /* 1 when the method's convergence test passed */
   char reason[96];          /* why it stopped, in words */
-  double extra[4];          /* Chinchilla: a = beta/(alpha+beta), b */
+  double extra[4];          /* Chinchilla: a = beta/(alpha+beta), b;
+                               linear: extra[0] = 1 when params[0] is the
+                               intercept, else 0; NaN where unused */
 } scl_fit;
 
 /* y = a * x^b.  LOG: closed-form least squares on (log x, log y). */
@@ -432,6 +434,13 @@ SCL_API int scl_fit_chinchilla(scl_ctx *ctx, const double *N, const double *D,
 SCL_API double scl_fit_predict(const scl_fit *f, double x);
 /* Evaluate a Chinchilla fit at (N, D). */
 SCL_API double scl_fit_predict2(const scl_fit *f, double N, double D);
+/*
+ * Evaluate a fit at one observation of k predictors: a linear fit of k
+ * columns (c0 + c1 x[0] + ...), a Chinchilla fit (k = 2: N, D) or a
+ * one-predictor law (k = 1).  NaN when k does not match, and for NLS fits
+ * (the model is the caller's).
+ */
+SCL_API double scl_fit_predictn(const scl_fit *f, const double *x, size_t k);
 SCL_API void scl_fit_free(scl_ctx *ctx, scl_fit *f);
 
 /*

@@ -65,4 +65,30 @@ int scli_table_read_csv_buffer_tok(scl_ctx *ctx, const char *name,
                                    const scl_csv_opts *opts, int tok,
                                    scl_table **out);
 
+/*
+ * fit.c internals shared by fit_*.c.  scli_fit_new makes a fit with np
+ * parameters named by the static `names`, or, when NULL, prefix + index
+ * counted from first ("p1".., "c0"..).  A refit function fits the
+ * resample idx[0..n) and writes the parameters; scli_fit_bootstrap drives
+ * it and fills ci_lo/ci_hi.  scli_qr_stderr (fit_linear.c) turns a
+ * column-major n x p Jacobian (overwritten) into standard errors
+ * sqrt(s2 diag((J'J)^-1)) and its numerical rank (se NaN when < p).
+ * scli_vexp/scli_vlog: exp/log of a vector.
+ */
+int scli_fit_new(scl_ctx *ctx, scl_fit_kind kind, size_t np,
+                 const char *const *names, const char *prefix, int first,
+                 scl_fit **out);
+typedef int (*scli_refit_fn)(void *ud, scl_ctx *ctx, const size_t *idx,
+                             size_t n, double *params);
+int scli_fit_bootstrap(scl_ctx *ctx, scl_fit *f, size_t n,
+                       const scl_fit_opts *o, scli_refit_fn refit, void *ud);
+int scli_fit_check_weights(scl_ctx *ctx, const double *w, size_t n,
+                           size_t min_pos, size_t *npos);
+int scli_fit_check_finite(scl_ctx *ctx, const char *name, const double *v,
+                          size_t n);
+int scli_qr_stderr(scl_ctx *ctx, double *J, size_t n, size_t p, double s2,
+                   double *se, size_t *rank);
+void scli_vexp(const double *x, double *y, size_t n);
+void scli_vlog(const double *x, double *y, size_t n);
+
 #endif
