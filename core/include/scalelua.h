@@ -469,7 +469,13 @@ typedef struct scl_tick {
  * Ticks for an axis from lo to hi (data units; log axes need lo > 0).
  * Fills at most max ticks and sets *n.  Log axes spanning less than about
  * a decade label chosen minor ticks (2x10^0, 3x10^0) as matplotlib does.
+ * Ticks come in ascending order of value, also for a reversed axis
+ * (lo > hi); lo == hi is widened around the point.  A buffer of
+ * SCL_TICKS_MAX always suffices; a smaller one that is too small fails with
+ * SCL_EINVAL and *n set to the number needed.  Non-finite limits, or
+ * non-positive ones on a log axis, fail with SCL_EINVAL.
  */
+#define SCL_TICKS_MAX 128
 SCL_API int scl_ticks(scl_ctx *ctx, double lo, double hi, int log,
                       scl_tick *ticks, size_t max, size_t *n);
 
@@ -486,8 +492,16 @@ typedef enum {
   SCL_MARK_CROSS
 } scl_marker;
 
+/*
+ * A style's colour left at SCL_COLOR_AUTO (what scl_style_init sets) is
+ * taken, when the layer is added, from a colour-blind-safe palette
+ * (Okabe-Ito: blue, vermillion, green, orange, purple, sky blue, black,
+ * yellow) by the layer's index in its chart.
+ */
+#define SCL_COLOR_AUTO 0xFFFFFFFFu
+
 typedef struct scl_style {
-  uint32_t color;  /* 0xRRGGBB */
+  uint32_t color;  /* 0xRRGGBB, or SCL_COLOR_AUTO */
   double alpha;    /* opacity 0..1 (1) */
   double width;    /* line width in points (1.5) */
   scl_dash dash;
