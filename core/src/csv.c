@@ -36,6 +36,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define DEFAULT_MAX_FIELD ((size_t)1 << 20)
 #define LIBCSV_CHUNK 65536
@@ -369,10 +372,35 @@ static int grow_fields(tok *t) {
   return SCL_OK;
 }
 
+/*
+ * The first delimiter, CR or LF at or after p (end if none).  SSE2 looks
+ * at 16 bytes per step; fields in logs are short, so one step usually
+ * finds the end.
+ */
+static inline const unsigned char *scan_field(const tok *t,
+                                              const unsigned char *p,
+                                              const unsigned char *end) {
+#ifdef __SSE2__
+  const __m128i vd = _mm_set1_epi8((char)t->delim);
+  const __m128i vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
+  while (end - p >= 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, vd),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, vn),
+                                            _mm_cmpeq_epi8(x, vr)));
+    unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+    if (mask) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+#endif
+  const unsigned char *sp = t->special;
+  while (p < end && !sp[*p]) p++;
+  return p;
+}
+
 /* The scanner: one record of quote-free input. */
 static int fast_next(tok *t) {
   const unsigned char *b = t->buf, *end = b + t->len, *p = b + t->pos;
-  const unsigned char *sp = t->special;
   unsigned char delim = t->delim;
   t->nf = 0;
   while (p < end && (*p == '\n' || *p == '\r')) p++; /* blank lines */
@@ -384,7 +412,7 @@ static int fast_next(tok *t) {
   t->rec_off = (size_t)(p - b);
   for (;;) {
     const unsigned char *s = p;
-    while (p < end && !sp[*p]) p++;
+    p = scan_field(t, p, end);
     size_t n = (size_t)(p - s);
     if (n > t->max_field) return too_long(t, (size_t)(s - b));
     if (t->nf == t->fcap) {
@@ -912,6 +940,112 @@ static void report(ingest *g, const tok *tk, source *s) {
                    (double)(g->done + tk->pos) / (double)g->total);
 }
 
+/*
+ * The hot loop for quote-free sources: fields are parsed where they lie,
+ * numbers in one pass (scli_parse_prefix stops at the delimiter), strings
+ * interned straight from the mapped file.  Anything unusual in a record
+ * (NA markers, spaces around numbers, text in a numeric column, a wrong
+ * field count, an overlong field) sends that record back through
+ * tok_next + store_row, which decide exactly as the libcsv path would.
+ */
+static int fused_rows(ingest *g, tok *tk, source *s) {
+  const unsigned char *b = tk->buf, *end = b + tk->len;
+  const unsigned char *sp = tk->special;
+  unsigned char delim = tk->delim;
+  size_t nf = g->nfields, max_field = tk->max_field;
+  int empty_na = 0, rc;
+  for (size_t i = 0; i < g->r.nna; i++) empty_na |= g->r.na[i][0] == '\0';
+  if (g->r.na_first) return SCL_OK; /* every number needs the NA test */
+  /* Output column of each field (-1: not kept), and of the file column. */
+  long fk_stack[64], *fk = fk_stack, filek = -1;
+  if (nf > 64 && !(fk = scli_malloc(g->ctx, nf * sizeof *fk)))
+    return scli_oom(g->ctx);
+  for (size_t j = 0; j < nf; j++) fk[j] = -1;
+  for (size_t k = 0; k < g->noc; k++) {
+    if (g->oc[k].fidx >= 0) fk[g->oc[k].fidx] = (long)k;
+    else filek = (long)k;
+  }
+  rc = SCL_OK;
+  while (!tk->eof) {
+    const unsigned char *p = b + tk->pos;
+    while (p < end && (*p == '\n' || *p == '\r')) p++;
+    if (p == end) {
+      tk->pos = tk->len;
+      tk->eof = 1;
+      break;
+    }
+    size_t row = g->nrows;
+    if (row == g->cap && (rc = grow_rows(g, g->done + (size_t)(p - b))))
+      break;
+    const unsigned char *rec = p;
+    size_t j = 0;
+    for (; j < nf; j++) {
+      const unsigned char *f = p;
+      long k = fk[j];
+      if (k >= 0 && g->oc[k].state != ST_STR) {
+        double v;
+        const char *stop;
+        if (p < end && !sp[*p]) {
+          if (!scli_parse_prefix((const char *)p, (const char *)end, &v,
+                                 &stop))
+            break;
+          p = (const unsigned char *)stop;
+          if ((p < end && !sp[*p]) || (size_t)(p - f) > max_field) break;
+        } else if (empty_na) {
+          v = NAN;
+        } else {
+          break;
+        }
+        g->num[k][row] = v;
+      } else {
+        p = scan_field(tk, p, end);
+        if ((size_t)(p - f) > max_field) break;
+        if (k >= 0 && (rc = scli_table_intern(g->t, (size_t)k, (const char *)f,
+                                              (size_t)(p - f),
+                                              &g->code[k][row])))
+          goto out;
+      }
+      /* p is at the field's end: a delimiter, CR, LF or the end. */
+      if (j + 1 < nf) {
+        if (p == end || *p != delim) break;
+        p++;
+      } else if (p < end && *p == delim) {
+        break;
+      }
+    }
+    if (j < nf) {
+      /* Redo this record the careful way. */
+      tk->pos = (size_t)(rec - b);
+      if ((rc = tok_next(tk))) break;
+      if (tk->nf == 0) break;
+      if (tk->nf != g->nfields) {
+        rc = scli_error(g->ctx, SCL_EPARSE,
+                        "%s:%zu: expected %zu fields, found %zu", s->name,
+                        line_of(tk, tk->rec_off), g->nfields, tk->nf);
+        break;
+      }
+      if ((rc = store_row(g, tk, s))) break;
+    } else {
+      if (filek >= 0) {
+        if (!g->have_filecode) {
+          if ((rc = scli_table_intern(g->t, (size_t)filek, s->path,
+                                      strlen(s->path), &g->filecode)))
+            break;
+          g->have_filecode = 1;
+        }
+        g->code[filek][row] = g->filecode;
+      }
+      if (p < end) p++; /* the CR or LF */
+      tk->pos = (size_t)(p - b);
+      g->nrows = row + 1;
+    }
+    if (g->nrows >= g->next_report) report(g, tk, s);
+  }
+out:
+  if (fk != fk_stack) scli_free(g->ctx, fk, nf * sizeof *fk);
+  return rc;
+}
+
 static int read_source(ingest *g, source *s) {
   tok tk;
   int rc = tok_init(&tk, g->ctx, s, g->r.delim, g->r.quote, g->r.max_field,
@@ -925,6 +1059,18 @@ static int read_source(ingest *g, source *s) {
     if (g->r.header && (rc = tok_next(&tk))) goto done;
   } else if (g->r.header) {
     if ((rc = check_header(g, &tk, s)) || (rc = tok_next(&tk))) goto done;
+  }
+  if (tk.fast && tk.nf) {
+    /* The record in hand goes the normal way, the rest through the loop. */
+    if (tk.nf != g->nfields) {
+      rc = scli_error(g->ctx, SCL_EPARSE,
+                      "%s:%zu: expected %zu fields, found %zu", s->name,
+                      line_of(&tk, tk.rec_off), g->nfields, tk.nf);
+      goto done;
+    }
+    if ((rc = store_row(g, &tk, s)) || (rc = fused_rows(g, &tk, s)) ||
+        (rc = tok_next(&tk)))
+      goto done;
   }
   while (tk.nf) {
     if (tk.nf != g->nfields) {

@@ -52,6 +52,14 @@ int scli_table_make_strings(scl_table *t, size_t col);
 void scli_table_set_nrows(scl_table *t, size_t n);
 
 /*
+ * numparse.c: the exact fast path of scl_parse_double on a prefix of
+ * [s, end): 1 with *stop after the number, 0 when the full parser is
+ * needed (or the text is no number).
+ */
+int scli_parse_prefix(const char *s, const char *end, double *out,
+                      const char **stop);
+
+/*
  * csv.c test hooks: the same as the public calls with the tokenizer
  * forced (SCLI_TOK_AUTO, SCLI_TOK_LIBCSV, SCLI_TOK_FAST; the fast one
  * refuses input holding the quote character with SCL_EINVAL).
@@ -90,5 +98,41 @@ int scli_qr_stderr(scl_ctx *ctx, double *J, size_t n, size_t p, double s2,
                    double *se, size_t *rank);
 void scli_vexp(const double *x, double *y, size_t n);
 void scli_vlog(const double *x, double *y, size_t n);
+
+/*
+ * Charts (chart.c builds them, render.c draws them).  A layer owns copies
+ * of its data: a line has x, y; a band has x, y (lower edge) and y2
+ * (upper edge).  Colours are resolved when the layer is added.
+ */
+typedef enum { SCLI_LINE = 1, SCLI_BAND = 2 } scli_layer_kind;
+typedef struct scli_layer {
+  scli_layer_kind kind;
+  size_t n;
+  double *x, *y, *y2;
+  scl_style style;
+  char *legend; /* NULL: not in the legend */
+} scli_layer;
+typedef struct scli_axis {
+  int log;
+  char *label; /* NULL: none */
+  double lo, hi; /* NaN: from the data */
+} scli_axis;
+struct scl_chart {
+  scl_ctx *ctx;
+  char *title;
+  scli_axis axis[2];
+  scl_legend_pos legend;
+  scli_layer *layers;
+  size_t nlayers, cap;
+};
+/*
+ * Decimation for drawing: the points of (x, y)[0..n) that matter when x
+ * maps onto ncols pixel columns between x0 and x1 (log10 space when xlog):
+ * of each run of consecutive points in one column, the first, last, lowest
+ * and highest, in their order.  Non-finite points are kept (they split the
+ * line).  Writes indices to keep[] (n slots) and returns their count.
+ */
+size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
+                     double x1, int xlog, size_t ncols, size_t *keep);
 
 #endif

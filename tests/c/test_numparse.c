@@ -7,6 +7,7 @@
  * (e.g. "0.05" under valgrind).
  */
 #include "check.h"
+#include "internal.h"
 #include "scalelua.h"
 
 #include <float.h>
@@ -54,11 +55,36 @@ static int ref_parse(const char *s, double *v) {
 static long mismatches;
 static long compared;
 
+static long prefix_hits, prefix_bad;
+
+/*
+ * The fast path on a prefix, as the CSV reader calls it: the number is
+ * followed by a delimiter and more bytes (so the 16-byte SSE2 steps run).
+ * When it stops exactly at the delimiter, the value must be strtod's.
+ */
+static void check_prefix(const char *s, double ref, int rok) {
+  static char buf[4200];
+  size_t n = strlen(s);
+  if (n > 4000) return;
+  memcpy(buf, s, n);
+  memcpy(buf + n, ",123456789012345678901234567890123456789", 41);
+  double v;
+  const char *stop;
+  if (scli_parse_prefix(buf, buf + n + 41, &v, &stop) && stop == buf + n) {
+    prefix_hits++;
+    if (!rok || bits(v) != bits(ref)) {
+      if (prefix_bad++ < 10)
+        printf("prefix mismatch on \"%.80s\": %.17g vs %.17g\n", s, v, ref);
+    }
+  }
+}
+
 /* s must be accepted with strtod's exact bits. */
 static void expect_same(const char *s) {
   double ours = 0, ref;
   int ok = scl_parse_double(s, strlen(s), &ours);
   int rok = ref_parse(s, &ref);
+  check_prefix(s, ref, rok);
   compared++;
   if (!ok || !rok || bits(ours) != bits(ref)) {
     if (mismatches++ < 10)
@@ -73,6 +99,7 @@ static void expect_agree(const char *s) {
   double ours = 0, ref;
   int ok = scl_parse_double(s, strlen(s), &ours);
   int rok = ref_parse(s, &ref);
+  check_prefix(s, ref, rok);
   compared++;
   if (ok != rok || (ok && bits(ours) != bits(ref))) {
     if (mismatches++ < 10)
@@ -338,6 +365,24 @@ int main(int argc, char **argv) {
     CHECK(bad[k] == 0, "%s: %ld of %ld differ from strtod", names[k], bad[k],
           per[k]);
   CHECK(compared >= (long)(2000000 * scale), "compared only %ld", compared);
+  CHECK(prefix_bad == 0 && prefix_hits > compared / 10,
+        "prefix parser: %ld wrong of %ld taken", prefix_bad, prefix_hits);
+  /* The 16-byte steps on typical log fields, and where they stop. */
+  const char *fields[] = {"3.4521,", "124439808,", "2.5e-04,", "0.8734\n",
+                          "6291456000,", "-0.0,", "12345678.12345678,",
+                          "123456789012345.5,", "1.e5,", ".25,"};
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+    char buf[64];
+    size_t n = strlen(fields[i]);
+    memset(buf, 'x', sizeof buf);
+    memcpy(buf, fields[i], n);
+    double v, ref = strtod(fields[i], NULL);
+    const char *stop;
+    int ok = scli_parse_prefix(buf, buf + sizeof buf, &v, &stop);
+    CHECK(ok && stop == buf + n - 1 && bits(v) == bits(ref),
+          "prefix of %s: ok %d at %d, %.17g", fields[i], ok,
+          ok ? (int)(stop - buf) : -1, v);
+  }
   printf("compared %ld strings with strtod\n", compared);
   return check_done("test_numparse");
 }
