@@ -1,0 +1,254 @@
+/*
+ * chart.c -- chart descriptions: axes, layers, legend, styles.
+ *
+ * A chart is plain data (copied in) that render.c turns into a figure; no
+ * PLplot here.  Also the decimation of long lines, which is pure geometry:
+ * a 1e6-point curve drawn into 800 pixel columns needs at most four points
+ * per column (first, last, lowest, highest) to look exactly the same.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Okabe & Ito's colour-blind-safe palette, yellow last (weak on white). */
+static const uint32_t palette[] = {0x0072B2, 0xD55E00, 0x009E73, 0xE69F00,
+                                   0xCC79A7, 0x56B4E9, 0x000000, 0xF0E442};
+
+void scl_style_init(scl_style *s) {
+  if (!s) return;
+  s->color = SCL_COLOR_AUTO;
+  s->alpha = 1;
+  s->width = 1.5;
+  s->dash = SCL_DASH_SOLID;
+  s->marker = SCL_MARK_NONE;
+  s->marker_size = 4;
+}
+
+void scl_figure_opts_init(scl_figure_opts *o) {
+  if (!o) return;
+  o->width_in = 6.4;
+  o->height_in = 4.8;
+  o->dpi = 150;
+  o->rows = 1;
+  o->cols = 1;
+  o->font_pt = 10;
+  o->title = NULL;
+}
+
+int scl_chart_new(scl_ctx *ctx, scl_chart **out) {
+  if (!out) return scli_error(ctx, SCL_EINVAL, "chart_new: NULL out");
+  *out = NULL;
+  scl_chart *c = scli_calloc(ctx, 1, sizeof *c);
+  if (!c) return scli_oom(ctx);
+  c->ctx = ctx;
+  for (int a = 0; a < 2; a++) {
+    c->axis[a].lo = NAN;
+    c->axis[a].hi = NAN;
+  }
+  c->legend = SCL_LEGEND_BEST;
+  *out = c;
+  return SCL_OK;
+}
+
+static void free_str(scl_ctx *ctx, char *s) {
+  if (s) scli_free(ctx, s, strlen(s) + 1);
+}
+
+static void free_layer(scl_ctx *ctx, scli_layer *l) {
+  size_t bytes = l->n * sizeof(double);
+  scli_free(ctx, l->x, bytes);
+  scli_free(ctx, l->y, bytes);
+  scli_free(ctx, l->y2, bytes);
+  free_str(ctx, l->legend);
+}
+
+void scl_chart_free(scl_chart *c) {
+  if (!c) return;
+  scl_ctx *ctx = c->ctx;
+  for (size_t i = 0; i < c->nlayers; i++)
+    free_layer(ctx, &c->layers[i]);
+  scli_free(ctx, c->layers, c->cap * sizeof *c->layers);
+  free_str(ctx, c->title);
+  for (int a = 0; a < 2; a++)
+    free_str(ctx, c->axis[a].label);
+  scli_free(ctx, c, sizeof *c);
+}
+
+/* Replace *dst by a copy of src (NULL clears); *dst is kept on failure. */
+static int set_str(scl_ctx *ctx, char **dst, const char *src) {
+  char *copy = NULL;
+  if (src && !(copy = scli_strdup(ctx, src))) return scli_oom(ctx);
+  free_str(ctx, *dst);
+  *dst = copy;
+  return SCL_OK;
+}
+
+int scl_chart_set_title(scl_chart *c, const char *title) {
+  return set_str(c->ctx, &c->title, title);
+}
+
+int scl_chart_set_axis(scl_chart *c, int axis, int log, const char *label,
+                       double lo, double hi) {
+  scl_ctx *ctx = c->ctx;
+  if (axis != 0 && axis != 1)
+    return scli_error(ctx, SCL_EINVAL, "set_axis: axis %d is neither 0 (x) "
+                      "nor 1 (y)", axis);
+  const char *name = axis ? "y" : "x";
+  if (isinf(lo) || isinf(hi))
+    return scli_error(ctx, SCL_EINVAL, "%s axis: limits must be finite or "
+                      "NaN (from the data), got %g, %g", name, lo, hi);
+  if (log && (lo <= 0 || hi <= 0))
+    return scli_error(ctx, SCL_EINVAL, "%s axis: log axis limits must be "
+                      "positive, got %g, %g", name, lo, hi);
+  if (lo == hi)
+    return scli_error(ctx, SCL_EINVAL, "%s axis: lower and upper limits "
+                      "are equal (%g)", name, lo);
+  int rc = set_str(ctx, &c->axis[axis].label, label);
+  if (rc) return rc;
+  c->axis[axis].log = log != 0;
+  c->axis[axis].lo = lo;
+  c->axis[axis].hi = hi;
+  return SCL_OK;
+}
+
+int scl_chart_set_legend(scl_chart *c, scl_legend_pos pos) {
+  if ((int)pos < SCL_LEGEND_NONE || pos > SCL_LEGEND_LOWER_RIGHT)
+    return scli_error(c->ctx, SCL_EINVAL, "set_legend: unknown position %d",
+                      (int)pos);
+  c->legend = pos;
+  return SCL_OK;
+}
+
+/* Check a style and resolve its automatic colour for layer index idx. */
+static int check_style(scl_ctx *ctx, const scl_style *in, size_t idx,
+                       scl_style *out) {
+  if (in)
+    *out = *in;
+  else
+    scl_style_init(out);
+  if (out->color == SCL_COLOR_AUTO)
+    out->color = palette[idx % (sizeof palette / sizeof *palette)];
+  else if (out->color > 0xFFFFFF)
+    return scli_error(ctx, SCL_EINVAL, "layer %zu: colour 0x%X is not "
+                      "0xRRGGBB", idx + 1, (unsigned)out->color);
+  if (!(out->alpha >= 0 && out->alpha <= 1))
+    return scli_error(ctx, SCL_EINVAL, "layer %zu: alpha %g is not in "
+                      "0..1", idx + 1, out->alpha);
+  if (!(out->width >= 0 && out->width <= 100))
+    return scli_error(ctx, SCL_EINVAL, "layer %zu: width %g is not in "
+                      "0..100 points", idx + 1, out->width);
+  if (!(out->marker_size >= 0 && out->marker_size <= 100))
+    return scli_error(ctx, SCL_EINVAL, "layer %zu: marker size %g is not "
+                      "in 0..100 points", idx + 1, out->marker_size);
+  if ((int)out->dash < SCL_DASH_SOLID || out->dash > SCL_DASH_DASHDOT)
+    return scli_error(ctx, SCL_EINVAL, "layer %zu: unknown dash %d",
+                      idx + 1, (int)out->dash);
+  if ((int)out->marker < SCL_MARK_NONE || out->marker > SCL_MARK_CROSS)
+    return scli_error(ctx, SCL_EINVAL, "layer %zu: unknown marker %d",
+                      idx + 1, (int)out->marker);
+  return SCL_OK;
+}
+
+static double *copy_vec(scl_ctx *ctx, const double *v, size_t n) {
+  double *d = scli_malloc(ctx, n * sizeof *d);
+  if (d && n) memcpy(d, v, n * sizeof *d);
+  return d;
+}
+
+/* Shared by add_line and add_band: y2 NULL for a line. */
+static int add_layer(scl_chart *c, scli_layer_kind kind, const double *x,
+                     const double *y, const double *y2, size_t n,
+                     const scl_style *s, const char *legend) {
+  scl_ctx *ctx = c->ctx;
+  const char *what = kind == SCLI_LINE ? "line" : "band";
+  if (n && (!x || !y || (kind == SCLI_BAND && !y2)))
+    return scli_error(ctx, SCL_EINVAL, "%s %zu: NULL data", what,
+                      c->nlayers + 1);
+  if (n > ((size_t)-1) / sizeof(double) / 2)
+    return scli_error(ctx, SCL_EINVAL, "%s %zu: too many points (%zu)",
+                      what, c->nlayers + 1, n);
+  scli_layer l;
+  memset(&l, 0, sizeof l);
+  l.kind = kind;
+  l.n = n;
+  int rc = check_style(ctx, s, c->nlayers, &l.style);
+  if (rc) return rc;
+  if (c->nlayers == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 4;
+    scli_layer *p = scli_realloc(ctx, c->layers, c->cap * sizeof *p,
+                                 cap * sizeof *p);
+    if (!p) return scli_oom(ctx);
+    c->layers = p;
+    c->cap = cap;
+  }
+  l.x = copy_vec(ctx, x, n);
+  l.y = copy_vec(ctx, y, n);
+  l.y2 = kind == SCLI_BAND ? copy_vec(ctx, y2, n) : NULL;
+  l.legend = legend ? scli_strdup(ctx, legend) : NULL;
+  if (!l.x || !l.y || (kind == SCLI_BAND && !l.y2) || (legend && !l.legend)) {
+    free_layer(ctx, &l);
+    return scli_oom(ctx);
+  }
+  c->layers[c->nlayers++] = l;
+  return SCL_OK;
+}
+
+int scl_chart_add_line(scl_chart *c, const double *x, const double *y,
+                       size_t n, const scl_style *s, const char *legend) {
+  return add_layer(c, SCLI_LINE, x, y, NULL, n, s, legend);
+}
+
+int scl_chart_add_band(scl_chart *c, const double *x, const double *lo,
+                       const double *hi, size_t n, const scl_style *s,
+                       const char *legend) {
+  return add_layer(c, SCLI_BAND, x, lo, hi, n, s, legend);
+}
+
+/* Append the distinct indices of a run's first/low/high/last, in order. */
+static size_t flush_run(const size_t r[4], size_t *keep, size_t m) {
+  size_t v[4] = {r[0], r[1], r[2], r[3]};
+  for (int i = 1; i < 4; i++) /* insertion sort of four */
+    for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+      size_t t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  for (int i = 0; i < 4; i++)
+    if (i == 0 || v[i] != v[i - 1]) keep[m++] = v[i];
+  return m;
+}
+
+size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
+                     double x1, int xlog, size_t ncols, size_t *keep) {
+  double t0 = xlog ? log10(x0) : x0, t1 = xlog ? log10(x1) : x1;
+  double scale = (double)ncols / (t1 - t0);
+  size_t m = 0, run[4] = {0, 0, 0, 0}; /* first, low, high, last */
+  int open = 0;
+  double col = 0;
+  for (size_t i = 0; i < n; i++) {
+    double t = xlog ? (x[i] > 0 ? log10(x[i]) : NAN) : x[i];
+    if (!isfinite(t) || !isfinite(y[i]) || !isfinite(scale)) {
+      if (open) m = flush_run(run, keep, m);
+      open = 0;
+      keep[m++] = i;
+      continue;
+    }
+    /* Columns off the axis collapse into one on each side. */
+    double c = floor((t - t0) * scale);
+    if (c < -1) c = -1;
+    if (c > (double)ncols) c = (double)ncols;
+    if (open && c == col) {
+      if (y[i] < y[run[1]]) run[1] = i;
+      if (y[i] > y[run[2]]) run[2] = i;
+      run[3] = i;
+      continue;
+    }
+    if (open) m = flush_run(run, keep, m);
+    open = 1;
+    col = c;
+    run[0] = run[1] = run[2] = run[3] = i;
+  }
+  if (open) m = flush_run(run, keep, m);
+  return m;
+}

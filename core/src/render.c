@@ -1,0 +1,1056 @@
+/*
+ * render.c -- draws charts with PLplot (the only file that calls PLplot).
+ *
+ * PLplot is used as a canvas: lines, fills and text on a page measured in
+ * "units" (pixels for PNG, points for SVG and PDF).  Ticks, labels, the
+ * legend and the layout are ours, computed before PLplot starts, because
+ * PLplot's own log axes cannot label less than a decade and its failure
+ * modes are severe (exit() on an unwritable file, stdin reads on an unknown
+ * device, hangs on non-finite limits).  So everything is validated first,
+ * our allocations are made first, and the file is written to a temporary
+ * name beside the target and renamed into place.
+ *
+ * Sizes follow matplotlib's defaults so figures look at home in a paper:
+ * 10 pt text, 12 pt titles, 0.8 pt axes, 3.5 pt major and 2 pt minor ticks
+ * pointing out, a legend with a light frame on a translucent white box.
+ */
+#include "internal.h"
+
+#include <plplot.h>
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* PLplot keeps global state: one render at a time. */
+static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* PLplot's cmap0 slots we use: 0 background, 1 ink, 15 the current layer. */
+enum { COL_BG = 0, COL_INK = 1, COL_LAYER = 15 };
+
+/* How PLplot relates our page units to its millimetres and font sizes
+ * (measured on 5.15 with the cairo and svg drivers): a page of N units is
+ * N/72 inches to PLplot, and a character height of h mm gives a font of
+ * h * 96/25.4 units. */
+#define MM_PER_UNIT (25.4 / 72.0)
+#define FONT_PER_MM (96.0 / 25.4)
+
+/* Text geometry in ems, relative to PLplot's reference point, which sits
+ * half a digit height above the baseline. */
+#define REF_ABOVE_BASE 0.376
+#define CAP_TOP 0.355   /* digits and capitals above the reference */
+#define SUP_TOP 0.84    /* a superscript's top above the reference */
+#define BASE_BELOW 0.38 /* baseline below the reference */
+#define DESC_BELOW 0.62 /* descenders below the reference */
+
+/* Advance widths of ASCII 32..126 in DejaVu Sans (cairo's "sans" here and
+ * matplotlib's default font), in 1/1000 em, read from the font's hmtx. */
+static const unsigned short advance[95] = {
+    318, 401, 460, 838, 636, 950, 780, 275, 390, 390, 500, 838, 318, 361,
+    318, 337, 636, 636, 636, 636, 636, 636, 636, 636, 636, 636, 337, 337,
+    838, 838, 838, 531, 1000, 684, 686, 698, 770, 632, 575, 775, 752, 295,
+    295, 656, 557, 863, 748, 787, 603, 787, 695, 635, 611, 732, 684, 989,
+    685, 611, 685, 390, 337, 390, 838, 500, 500, 613, 635, 550, 635, 615,
+    352, 635, 634, 278, 278, 579, 278, 974, 634, 612, 635, 635, 411, 521,
+    392, 634, 592, 818, 592, 592, 525, 636, 337, 636, 838};
+
+typedef struct {
+  double w;    /* width in em */
+  int sup;     /* has a superscript */
+  int desc;    /* has letters reaching below the baseline */
+} text_ext;
+
+/*
+ * Width of PLplot text in ems, following its escapes: #u/#d change level
+ * (0.75 size per level), #(NNN) is one Hershey symbol, #[0xNNNN] one
+ * unicode character, ## a '#', #f?/#g? fonts and Greek letters.
+ */
+static text_ext measure(const char *s) {
+  text_ext e = {0, 0, 0};
+  int level = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    double size = pow(0.75, abs(level));
+    if (*p == '#' && p[1]) {
+      unsigned char c = p[1];
+      p += 2;
+      if (c == 'u') {
+        level++;
+        if (level > 0) e.sup = 1;
+      } else if (c == 'd') {
+        level--;
+      } else if (c == '(' || c == '[') {
+        char close = c == '(' ? ')' : ']';
+        while (*p && *p != close) p++;
+        if (*p) p++;
+        e.w += 0.838 * size;
+      } else if (c == '#') {
+        e.w += 0.838 * size;
+      } else if (c == 'g') {
+        if (*p) p++;
+        e.w += 0.62 * size;
+        e.desc = 1;
+      } else if (c == 'f') {
+        if (*p) p++;
+      }
+      continue;
+    }
+    if (*p >= 32 && *p < 127) {
+      e.w += advance[*p - 32] / 1000.0 * size;
+      if (strchr("gjpqy(),;[]{}|_", *p)) e.desc = 1;
+      p++;
+    } else { /* one UTF-8 sequence */
+      p++;
+      while ((*p & 0xC0) == 0x80) p++;
+      e.w += 0.7 * size;
+    }
+  }
+  return e;
+}
+
+/* PLplot aborts text that is not UTF-8; reject it before we start. */
+static int valid_utf8(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+            : (*p & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0 || (n == 1 && *p < 0xC2)) return 0;
+    p++;
+    while (n--) {
+      if ((*p & 0xC0) != 0x80) return 0;
+      p++;
+    }
+  }
+  return 1;
+}
+
+typedef struct {
+  int log;
+  double t0, t1;                 /* limits in drawing space (log10 if log) */
+  scl_tick ticks[SCL_TICKS_MAX]; /* from scl_ticks */
+  size_t nticks;
+  unsigned char show[SCL_TICKS_MAX]; /* label kept after thinning */
+} axis_lay;
+
+typedef struct {
+  const scl_chart *c;
+  axis_lay ax[2];
+  double bx0, bx1, by0, by1; /* the axes box, page units */
+} panel_lay;
+
+typedef struct {
+  scl_ctx *ctx;
+  double W, H;   /* page size in units */
+  double k;      /* units per point */
+  double fs;     /* base font size in units */
+  int raster;
+  panel_lay *p;
+  size_t np;
+  double *wx, *wy; /* work buffers, wcap doubles each */
+  size_t *keep, *keep2;
+  size_t wcap;
+} job;
+
+static double tr(double v, int log) { return log ? log10(v) : v; }
+
+static const char *axis_name(int a) { return a ? "y" : "x"; }
+
+/* Page coordinate of drawing-space value t on axis a of panel p. */
+static double page(const panel_lay *p, int a, double t) {
+  const axis_lay *ax = &p->ax[a];
+  double u0 = a ? p->by0 : p->bx0, u1 = a ? p->by1 : p->bx1;
+  return u0 + (t - ax->t0) / (ax->t1 - ax->t0) * (u1 - u0);
+}
+
+/*
+ * Check one panel's data and settle its axis limits.  Non-positive values
+ * on a log axis are errors naming the layer and index (PLplot would hang
+ * on log10(0)); NaN values are gaps.  Limits not given come from the data
+ * with a 5% margin in drawing space, as matplotlib does.
+ */
+static int settle_axes(scl_ctx *ctx, size_t pi, panel_lay *pl) {
+  const scl_chart *c = pl->c;
+  for (int a = 0; a < 2; a++) {
+    axis_lay *ax = &pl->ax[a];
+    ax->log = c->axis[a].log;
+    double dmin = INFINITY, dmax = -INFINITY;
+    for (size_t li = 0; li < c->nlayers; li++) {
+      const scli_layer *l = &c->layers[li];
+      const double *vs[2] = {a ? l->y : l->x, a && l->y2 ? l->y2 : NULL};
+      for (int vi = 0; vi < 2; vi++) {
+        const double *v = vs[vi];
+        if (!v) continue;
+        for (size_t i = 0; i < l->n; i++) {
+          if (isnan(v[i])) continue;
+          if (ax->log && v[i] <= 0)
+            return scli_error(
+                ctx, SCL_EINVAL,
+                "panel %zu, layer %zu (%s%s%s): %s[%zu] = %g is not "
+                "positive on a log %s axis",
+                pi + 1, li + 1, l->kind == SCLI_LINE ? "line" : "band",
+                l->legend ? " " : "", l->legend ? l->legend : "",
+                l->kind == SCLI_BAND && a ? (vi ? "hi" : "lo")
+                                          : axis_name(a),
+                i + 1, v[i], axis_name(a));
+          if (!isfinite(v[i])) continue;
+          if (v[i] < dmin) dmin = v[i];
+          if (v[i] > dmax) dmax = v[i];
+        }
+      }
+    }
+    if (dmin <= dmax) { /* the transform is monotonic: only the ends */
+      dmin = tr(dmin, ax->log);
+      dmax = tr(dmax, ax->log);
+    }
+    double lo = c->axis[a].lo, hi = c->axis[a].hi;
+    if (dmin > dmax) { /* no data: matplotlib's empty axes */
+      dmin = 0;
+      dmax = 1;
+    }
+    double span = dmax - dmin;
+    double m = span > 0 ? 0.05 * span
+                        : ax->log ? 0.5 : (dmin != 0 ? 0.1 * fabs(dmin) : 1);
+    double t0 = isnan(lo) ? dmin - m : tr(lo, ax->log);
+    double t1 = isnan(hi) ? dmax + m : tr(hi, ax->log);
+    if (isnan(lo) != isnan(hi) && !(t1 > t0)) {
+      /* One limit given beyond the data: keep it, open a unit span. */
+      double w = ax->log ? 1 : fmax(1, fabs(isnan(lo) ? t1 : t0) * 0.1);
+      if (isnan(lo))
+        t0 = t1 - w;
+      else
+        t1 = t0 + w;
+    }
+    if (!isfinite(t0) || !isfinite(t1) || t0 == t1)
+      return scli_error(ctx, SCL_EINVAL,
+                        "panel %zu: %s axis limits are not finite (%g, %g)",
+                        pi + 1, axis_name(a), t0, t1);
+    if (ax->log && (fabs(t0) > 307 || fabs(t1) > 307))
+      return scli_error(ctx, SCL_EINVAL,
+                        "panel %zu: log %s axis limits out of range", pi + 1,
+                        axis_name(a));
+    ax->t0 = t0;
+    ax->t1 = t1;
+    double v0 = ax->log ? pow(10, t0) : t0, v1 = ax->log ? pow(10, t1) : t1;
+    int rc = scl_ticks(ctx, v0, v1, ax->log, ax->ticks, SCL_TICKS_MAX,
+                       &ax->nticks);
+    if (rc) return rc;
+  }
+  return SCL_OK;
+}
+
+/* Sizes in points, matplotlib's defaults. */
+#define TICK_MAJOR 3.5
+#define TICK_MINOR 2.0
+#define TICK_PAD 3.5
+#define LABEL_PAD 4.0
+#define TITLE_PAD 6.0
+#define AXES_LW 0.8
+#define TITLE_SCALE 1.2
+
+/* The widest labelled y tick and the tallest x tick label, in ems. */
+static void tick_label_size(const panel_lay *p, double *yw, double *xh) {
+  *yw = 0;
+  *xh = CAP_TOP + BASE_BELOW;
+  for (size_t i = 0; i < p->ax[1].nticks; i++)
+    if (p->ax[1].ticks[i].labelled)
+      *yw = fmax(*yw, measure(p->ax[1].ticks[i].label).w);
+  for (size_t i = 0; i < p->ax[0].nticks; i++)
+    if (p->ax[0].ticks[i].labelled && measure(p->ax[0].ticks[i].label).sup)
+      *xh = SUP_TOP + BASE_BELOW;
+}
+
+/*
+ * How far labelled ticks stick out past the box (x labels to the right,
+ * y labels above), so margins leave room for them.
+ */
+static void overhang(const job *j, const panel_lay *p, double *right,
+                     double *top) {
+  *right = *top = 0;
+  for (size_t i = 0; i < p->ax[0].nticks; i++) {
+    const scl_tick *t = &p->ax[0].ticks[i];
+    if (!t->labelled) continue;
+    double x = page(p, 0, tr(t->value, p->ax[0].log));
+    double half = measure(t->label).w * j->fs / 2;
+    *right = fmax(*right, x + half - fmax(p->bx0, p->bx1));
+  }
+  for (size_t i = 0; i < p->ax[1].nticks; i++) {
+    const scl_tick *t = &p->ax[1].ticks[i];
+    if (!t->labelled) continue;
+    double y = page(p, 1, tr(t->value, p->ax[1].log));
+    double up = (measure(t->label).sup ? SUP_TOP : CAP_TOP) * j->fs;
+    *top = fmax(*top, y + up - fmax(p->by0, p->by1));
+  }
+}
+
+/*
+ * The axes box of a panel in its cell: margins from the sizes of the tick
+ * labels, axis labels and title, so that nothing touches or is clipped.
+ * Two passes: the second knows how far the end labels stick out.
+ */
+static void layout_panel(const job *j, panel_lay *p, double cx0, double cx1,
+                         double cy0, double cy1) {
+  double k = j->k, fs = j->fs, pad = 0.6 * fs;
+  double yw, xh;
+  tick_label_size(p, &yw, &xh);
+  double left = pad + (TICK_MAJOR + TICK_PAD) * k + yw * fs;
+  if (p->c->axis[1].label)
+    left += LABEL_PAD * k + (CAP_TOP + DESC_BELOW) * fs;
+  double bottom = pad + (TICK_MAJOR + TICK_PAD) * k + xh * fs;
+  if (p->c->axis[0].label)
+    bottom += LABEL_PAD * k + (CAP_TOP + DESC_BELOW) * fs;
+  double top = pad, right = pad;
+  if (p->c->title)
+    top += TITLE_PAD * k + (CAP_TOP + DESC_BELOW) * fs * TITLE_SCALE;
+  double rx = 0, ty = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    p->bx0 = cx0 + left;
+    p->bx1 = cx1 - right - fmax(0, rx - pad + 0.1 * fs);
+    p->by0 = cy0 + bottom;
+    p->by1 = cy1 - top - (p->c->title ? 0 : fmax(0, ty - pad + 0.1 * fs));
+    if (p->bx1 < p->bx0 + 1) p->bx1 = p->bx0 + 1;
+    if (p->by1 < p->by0 + 1) p->by1 = p->by0 + 1;
+    overhang(j, p, &rx, &ty);
+  }
+}
+
+/*
+ * Decide which tick labels to draw so that none overlap: majors first
+ * (greedily, in order), then minor labels that fit between them.
+ */
+static void thin_labels(const job *j, panel_lay *p) {
+  for (int a = 0; a < 2; a++) {
+    axis_lay *ax = &p->ax[a];
+    double lo[SCL_TICKS_MAX], hi[SCL_TICKS_MAX];
+    double gap = 0.4 * j->fs;
+    for (size_t i = 0; i < ax->nticks; i++) {
+      const scl_tick *t = &ax->ticks[i];
+      double c = page(p, a, tr(t->value, ax->log));
+      text_ext e = measure(t->label);
+      double half = a ? ((e.sup ? SUP_TOP : CAP_TOP) + BASE_BELOW) / 2
+                      : e.w / 2;
+      lo[i] = c - half * j->fs;
+      hi[i] = c + half * j->fs;
+      ax->show[i] = 0;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+      for (size_t i = 0; i < ax->nticks; i++) {
+        const scl_tick *t = &ax->ticks[i];
+        if (!t->labelled || t->major != (pass == 0)) continue;
+        int ok = 1;
+        for (size_t q = 0; q < ax->nticks && ok; q++)
+          if (ax->show[q] && lo[i] < hi[q] + gap && lo[q] < hi[i] + gap)
+            ok = 0;
+        ax->show[i] = (unsigned char)ok;
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------- drawing */
+
+/* Full-page world coordinates in units, for text, ticks and legends. */
+static void page_coords(const job *j) {
+  plvpor(0, 1, 0, 1);
+  plwind(0, j->W, 0, j->H);
+}
+
+/* Data coordinates clipped to the panel's box. */
+static void data_coords(const job *j, const panel_lay *p) {
+  plvpor(p->bx0 / j->W, p->bx1 / j->W, p->by0 / j->H, p->by1 / j->H);
+  plwind(p->ax[0].t0, p->ax[0].t1, p->ax[1].t0, p->ax[1].t1);
+}
+
+static void ink(void) { plcol0(COL_INK); }
+
+static void set_color(uint32_t rgb, double alpha) {
+  plscol0a(COL_LAYER, (PLINT)(rgb >> 16 & 0xFF), (PLINT)(rgb >> 8 & 0xFF),
+           (PLINT)(rgb & 0xFF), alpha);
+  plcol0(COL_LAYER);
+}
+
+/* Text at page position (x, y); just 0 left, 0.5 centre, 1 right. */
+static void text(const job *j, double x, double y, double size, int vertical,
+                 double just, const char *s) {
+  plschr(size / FONT_PER_MM, 1.0);
+  if (vertical)
+    plptex(x, y, 0, 1, just, s);
+  else
+    plptex(x, y, 1, 0, just, s);
+  (void)j;
+}
+
+/* Dash pattern of a style, matplotlib's proportions scaled by the width. */
+static void set_dash(const job *j, scl_dash d, double width_pt) {
+  static const double dashed[] = {3.7, 1.6}, dotted[] = {1, 1.65},
+                      dashdot[] = {6.4, 1.6, 1, 1.6};
+  const double *pat = NULL;
+  int n = 0;
+  switch (d) {
+  case SCL_DASH_DASHED: pat = dashed, n = 2; break;
+  case SCL_DASH_DOTTED: pat = dotted, n = 2; break;
+  case SCL_DASH_DASHDOT: pat = dashdot, n = 4; break;
+  default: break;
+  }
+  if (!pat) {
+    pllsty(1);
+    return;
+  }
+  PLINT mark[2], space[2];
+  double w = fmax(width_pt, 0.5) * j->k * MM_PER_UNIT * 1000;
+  for (int i = 0; i < n / 2; i++) {
+    mark[i] = (PLINT)lround(pat[2 * i] * w);
+    space[i] = (PLINT)lround(pat[2 * i + 1] * w);
+    if (mark[i] < 1) mark[i] = 1;
+    if (space[i] < 1) space[i] = 1;
+  }
+  plstyl(n / 2, mark, space);
+}
+
+/* A filled marker centred at (x, y) in the current world coordinates,
+ * sx/sy world units per page unit. */
+static void marker(const job *j, scl_marker m, double size_pt, double x,
+                   double y, double sx, double sy) {
+  double r = size_pt * j->k / 2;
+  PLFLT px[16], py[16];
+  int n = 0;
+  switch (m) {
+  case SCL_MARK_CIRCLE:
+    n = 16;
+    for (int i = 0; i < n; i++) {
+      px[i] = x + r * cos(2 * M_PI * i / n) * sx;
+      py[i] = y + r * sin(2 * M_PI * i / n) * sy;
+    }
+    break;
+  case SCL_MARK_SQUARE:
+    n = 4;
+    for (int i = 0; i < n; i++) {
+      px[i] = x + (i == 1 || i == 2 ? r : -r) * 0.9 * sx;
+      py[i] = y + (i >= 2 ? r : -r) * 0.9 * sy;
+    }
+    break;
+  case SCL_MARK_TRIANGLE:
+    n = 3;
+    for (int i = 0; i < n; i++) {
+      px[i] = x + r * 1.15 * cos(M_PI / 2 + 2 * M_PI * i / 3) * sx;
+      py[i] = y + r * 1.15 * (sin(M_PI / 2 + 2 * M_PI * i / 3) + 0.25) * sy;
+    }
+    break;
+  case SCL_MARK_CROSS: {
+    PLFLT ax[2] = {x - r * sx, x + r * sx}, ay[2] = {y - r * sy, y + r * sy};
+    PLFLT by[2] = {y + r * sy, y - r * sy};
+    pllsty(1);
+    plline(2, ax, ay);
+    plline(2, ax, by);
+    return;
+  }
+  default: return;
+  }
+  plfill(n, px, py);
+}
+
+/* Merge two ascending index lists without duplicates into out. */
+static size_t merge_idx(const size_t *a, size_t na, const size_t *b,
+                        size_t nb, size_t *out) {
+  size_t i = 0, q = 0, m = 0;
+  while (i < na || q < nb) {
+    size_t v;
+    if (q >= nb || (i < na && a[i] < b[q]))
+      v = a[i++];
+    else if (i >= na || b[q] < a[i])
+      v = b[q++];
+    else
+      v = a[i++], q++;
+    out[m++] = v;
+  }
+  return m;
+}
+
+/* Pixel columns of a panel for decimation (4 per point for vectors). */
+static size_t columns(const job *j, const panel_lay *p) {
+  double w = fabs(p->bx1 - p->bx0) * (j->raster ? 1 : 4 / j->k);
+  return w < 1 ? 1 : (size_t)w;
+}
+
+/*
+ * The points of a layer's curve (y, or a band edge) to draw, transformed
+ * into drawing space in j->wx/j->wy; returns the count.  Long curves are
+ * decimated to the panel's pixel columns first.
+ */
+static size_t curve_points(const job *j, const panel_lay *p,
+                           const scli_layer *l, const double *y) {
+  size_t ncol = columns(j, p), n = l->n;
+  int xl = p->ax[0].log, yl = p->ax[1].log;
+  double x0 = xl ? pow(10, p->ax[0].t0) : p->ax[0].t0;
+  double x1 = xl ? pow(10, p->ax[0].t1) : p->ax[0].t1;
+  if (n > 4 * ncol) {
+    n = scli_decimate(l->x, y, l->n, x0, x1, xl, ncol, j->keep);
+  } else {
+    for (size_t i = 0; i < n; i++) j->keep[i] = i;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t s = j->keep[i];
+    j->wx[i] = tr(l->x[s], xl);
+    j->wy[i] = tr(y[s], yl);
+  }
+  return n;
+}
+
+/* Draw polyline runs between non-finite points. */
+static void draw_runs(const double *x, const double *y, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && !(isfinite(x[i]) && isfinite(y[i]))) i++;
+    size_t s = i;
+    while (i < n && isfinite(x[i]) && isfinite(y[i])) i++;
+    if (i - s >= 2) plline((PLINT)(i - s), (PLFLT *)x + s, (PLFLT *)y + s);
+  }
+}
+
+static void draw_line(const job *j, const panel_lay *p, const scli_layer *l) {
+  size_t n = curve_points(j, p, l, l->y);
+  const scl_style *s = &l->style;
+  set_color(s->color, s->alpha);
+  if (s->width > 0) {
+    plwidth(s->width * j->k);
+    set_dash(j, s->dash, s->width);
+    draw_runs(j->wx, j->wy, n);
+    pllsty(1);
+  }
+  if (s->marker != SCL_MARK_NONE && s->marker_size > 0) {
+    double sx = (p->ax[0].t1 - p->ax[0].t0) / (p->bx1 - p->bx0);
+    double sy = (p->ax[1].t1 - p->ax[1].t0) / (p->by1 - p->by0);
+    plwidth(fmax(s->width, 1) * j->k * 0.5);
+    for (size_t i = 0; i < n; i++)
+      if (isfinite(j->wx[i]) && isfinite(j->wy[i]))
+        marker(j, s->marker, s->marker_size, j->wx[i], j->wy[i], sx, sy);
+  }
+}
+
+/* A band: polygons between its edges, split where a value is missing. */
+static void draw_band(const job *j, const panel_lay *p, const scli_layer *l) {
+  size_t ncol = columns(j, p), n = l->n, *idx = j->keep2;
+  int xl = p->ax[0].log, yl = p->ax[1].log;
+  if (n > 4 * ncol) {
+    double x0 = xl ? pow(10, p->ax[0].t0) : p->ax[0].t0;
+    double x1 = xl ? pow(10, p->ax[0].t1) : p->ax[0].t1;
+    size_t na = scli_decimate(l->x, l->y, n, x0, x1, xl, ncol, j->keep);
+    size_t *tmp = j->keep + na; /* the second list after the first */
+    size_t nb = scli_decimate(l->x, l->y2, n, x0, x1, xl, ncol, tmp);
+    n = merge_idx(j->keep, na, tmp, nb, idx);
+  } else {
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+  }
+  set_color(l->style.color, l->style.alpha);
+  size_t i = 0;
+  while (i < n) {
+    size_t m = 0;
+    for (; i < n; i++) {
+      size_t s = idx[i];
+      double x = tr(l->x[s], xl), a = tr(l->y[s], yl), b = tr(l->y2[s], yl);
+      if (!(isfinite(x) && isfinite(a) && isfinite(b))) {
+        if (m) break;
+        continue;
+      }
+      j->wx[m] = x;
+      j->wy[m] = a;
+      j->wx[j->wcap - 1 - m] = x; /* upper edge from the end, backwards */
+      j->wy[j->wcap - 1 - m] = b;
+      m++;
+    }
+    if (m >= 2) {
+      size_t top = j->wcap - m;
+      memmove(j->wx + m, j->wx + top, m * sizeof(double));
+      memmove(j->wy + m, j->wy + top, m * sizeof(double));
+      plfill((PLINT)(2 * m), j->wx, j->wy);
+    }
+  }
+}
+
+/* Outward ticks on the left and bottom, their labels, and the box. */
+static void draw_axes(const job *j, const panel_lay *p) {
+  double k = j->k;
+  ink();
+  pllsty(1);
+  for (int a = 0; a < 2; a++) {
+    const axis_lay *ax = &p->ax[a];
+    for (size_t i = 0; i < ax->nticks; i++) {
+      const scl_tick *t = &ax->ticks[i];
+      double c = page(p, a, tr(t->value, ax->log));
+      double len = (t->major ? TICK_MAJOR : TICK_MINOR) * k;
+      plwidth((t->major ? AXES_LW : 0.6) * k);
+      if (a == 0)
+        pljoin(c, p->by0, c, p->by0 - len);
+      else
+        pljoin(p->bx0, c, p->bx0 - len, c);
+      if (!ax->show[i]) continue;
+      double gap = (TICK_MAJOR + TICK_PAD) * k;
+      if (a == 0) {
+        double up = (measure(t->label).sup ? SUP_TOP : CAP_TOP) * j->fs;
+        text(j, c, p->by0 - gap - up, j->fs, 0, 0.5, t->label);
+      } else {
+        text(j, p->bx0 - gap, c, j->fs, 0, 1.0, t->label);
+      }
+    }
+  }
+  plwidth(AXES_LW * k);
+  PLFLT bx[5] = {p->bx0, p->bx1, p->bx1, p->bx0, p->bx0};
+  PLFLT by[5] = {p->by0, p->by0, p->by1, p->by1, p->by0};
+  plline(5, bx, by);
+
+  /* Axis labels and title, placed from the same sizes as the layout. */
+  double yw, xh;
+  tick_label_size(p, &yw, &xh);
+  const char *xl = p->c->axis[0].label, *yl = p->c->axis[1].label;
+  double cx = (p->bx0 + p->bx1) / 2, cy = (p->by0 + p->by1) / 2;
+  if (xl) {
+    double y = p->by0 - (TICK_MAJOR + TICK_PAD + LABEL_PAD) * k -
+               xh * j->fs - CAP_TOP * j->fs;
+    text(j, cx, y, j->fs, 0, 0.5, xl);
+  }
+  if (yl) {
+    double x = p->bx0 - (TICK_MAJOR + TICK_PAD + LABEL_PAD) * k -
+               yw * j->fs - DESC_BELOW * j->fs;
+    text(j, x, cy, j->fs, 1, 0.5, yl);
+  }
+  if (p->c->title) {
+    double fs = j->fs * TITLE_SCALE;
+    double y = fmax(p->by0, p->by1) + TITLE_PAD * k + DESC_BELOW * fs;
+    text(j, cx, y, fs, 0, 0.5, p->c->title);
+  }
+}
+
+/* ------------------------------------------------------------- legend */
+
+typedef struct {
+  double w, h;       /* box size, units */
+  double row;        /* row pitch */
+  size_t n;          /* entries */
+} legend_box;
+
+#define LEG_PAD 0.4    /* ems: border pad */
+#define LEG_HANDLE 2.0 /* sample line length */
+#define LEG_TEXTPAD 0.8
+#define LEG_SPACE 0.5
+#define LEG_AXPAD 0.5
+
+static legend_box legend_size(const job *j, const scl_chart *c) {
+  legend_box b = {0, 0, 0, 0};
+  double tw = 0;
+  for (size_t i = 0; i < c->nlayers; i++)
+    if (c->layers[i].legend) {
+      b.n++;
+      tw = fmax(tw, measure(c->layers[i].legend).w);
+    }
+  double fs = j->fs;
+  b.row = (1.0 + LEG_SPACE) * fs;
+  b.w = (2 * LEG_PAD + LEG_HANDLE + LEG_TEXTPAD + tw) * fs;
+  b.h = (2 * LEG_PAD + b.n + (b.n ? b.n - 1 : 0) * LEG_SPACE) * fs;
+  return b;
+}
+
+/* The box of a legend at a corner: lower-left (x, y) in page units. */
+static void legend_at(const job *j, const panel_lay *p, const legend_box *b,
+                      scl_legend_pos pos, double *x, double *y) {
+  double pad = LEG_AXPAD * j->fs;
+  double l = fmin(p->bx0, p->bx1), r = fmax(p->bx0, p->bx1);
+  double bo = fmin(p->by0, p->by1), t = fmax(p->by0, p->by1);
+  int right = pos == SCL_LEGEND_UPPER_RIGHT || pos == SCL_LEGEND_LOWER_RIGHT;
+  int upper = pos == SCL_LEGEND_UPPER_RIGHT || pos == SCL_LEGEND_UPPER_LEFT;
+  *x = right ? r - pad - b->w : l + pad;
+  *y = upper ? t - pad - b->h : bo + pad;
+}
+
+/* Does the segment (x0,y0)-(x1,y1) cross the rectangle?  Liang-Barsky. */
+static int seg_hits(double x0, double y0, double x1, double y1, double rx0,
+                    double ry0, double rx1, double ry1) {
+  double t0 = 0, t1 = 1, dx = x1 - x0, dy = y1 - y0;
+  double pq[4][2] = {{-dx, x0 - rx0}, {dx, rx1 - x0}, {-dy, y0 - ry0},
+                     {dy, ry1 - y0}};
+  for (int i = 0; i < 4; i++) {
+    double pp = pq[i][0], q = pq[i][1];
+    if (pp == 0) {
+      if (q < 0) return 0;
+    } else {
+      double r = q / pp;
+      if (pp < 0) {
+        if (r > t1) return 0;
+        if (r > t0) t0 = r;
+      } else {
+        if (r < t0) return 0;
+        if (r < t1) t1 = r;
+      }
+    }
+  }
+  return 1;
+}
+
+/*
+ * matplotlib's "best": the corner whose box covers the fewest data points
+ * and crosses the fewest line segments (a two-point power law crosses a
+ * box without a point inside it); ties go to the first of upper right,
+ * upper left, lower left, lower right.
+ */
+static scl_legend_pos best_corner(const job *j, const panel_lay *p,
+                                  const legend_box *b) {
+  static const scl_legend_pos order[4] = {
+      SCL_LEGEND_UPPER_RIGHT, SCL_LEGEND_UPPER_LEFT, SCL_LEGEND_LOWER_LEFT,
+      SCL_LEGEND_LOWER_RIGHT};
+  double bad[4] = {0, 0, 0, 0}, rx[4], ry[4];
+  for (int c = 0; c < 4; c++) legend_at(j, p, b, order[c], &rx[c], &ry[c]);
+  const scl_chart *ch = p->c;
+  for (size_t li = 0; li < ch->nlayers; li++) {
+    const scli_layer *l = &ch->layers[li];
+    for (int e = 0; e < (l->kind == SCLI_BAND ? 2 : 1); e++) {
+      size_t n = curve_points(j, p, l, e ? l->y2 : l->y);
+      double px = NAN, py = NAN;
+      for (size_t i = 0; i < n; i++) {
+        double x = page(p, 0, j->wx[i]), y = page(p, 1, j->wy[i]);
+        if (!isfinite(x) || !isfinite(y)) {
+          px = py = NAN;
+          continue;
+        }
+        for (int c = 0; c < 4; c++) {
+          double x0 = rx[c], y0 = ry[c], x1 = x0 + b->w, y1 = y0 + b->h;
+          if (x >= x0 && x <= x1 && y >= y0 && y <= y1) bad[c] += 1;
+          if (isfinite(px) && l->kind == SCLI_LINE &&
+              seg_hits(px, py, x, y, x0, y0, x1, y1))
+            bad[c] += 1;
+        }
+        px = x;
+        py = y;
+      }
+    }
+  }
+  int best = 0;
+  for (int c = 1; c < 4; c++)
+    if (bad[c] < bad[best]) best = c;
+  return order[best];
+}
+
+/* A rounded rectangle as a polygon (matplotlib's fancy box). */
+static int round_rect(double x0, double y0, double w, double h, double r,
+                      PLFLT *px, PLFLT *py) {
+  double cx[4] = {x0 + w - r, x0 + r, x0 + r, x0 + w - r};
+  double cy[4] = {y0 + h - r, y0 + h - r, y0 + r, y0 + r};
+  int n = 0;
+  for (int c = 0; c < 4; c++)
+    for (int s = 0; s <= 4; s++) {
+      double ang = M_PI / 2 * c + M_PI / 2 * s / 4;
+      px[n] = cx[c] + r * cos(ang);
+      py[n] = cy[c] + r * sin(ang);
+      n++;
+    }
+  px[n] = px[0];
+  py[n] = py[0];
+  return n + 1;
+}
+
+static void draw_legend(const job *j, const panel_lay *p) {
+  const scl_chart *c = p->c;
+  if (c->legend == SCL_LEGEND_NONE) return;
+  legend_box b = legend_size(j, c);
+  if (!b.n) return;
+  scl_legend_pos pos = c->legend;
+  if (pos == SCL_LEGEND_BEST) pos = best_corner(j, p, &b);
+  double x0, y0;
+  legend_at(j, p, &b, pos, &x0, &y0);
+  page_coords(j);
+  PLFLT px[21], py[21];
+  int n = round_rect(x0, y0, b.w, b.h, 0.2 * j->fs, px, py);
+  set_color(0xFFFFFF, 0.8);
+  plfill(n, px, py);
+  set_color(0xCCCCCC, 1);
+  pllsty(1);
+  plwidth(AXES_LW * j->k);
+  plline(n, px, py);
+
+  double fs = j->fs, rowy = y0 + b.h - (LEG_PAD + 0.5) * fs;
+  double hx0 = x0 + LEG_PAD * fs, hx1 = hx0 + LEG_HANDLE * fs;
+  for (size_t i = 0; i < c->nlayers; i++) {
+    const scli_layer *l = &c->layers[i];
+    if (!l->legend) continue;
+    const scl_style *s = &l->style;
+    set_color(s->color, s->alpha);
+    if (l->kind == SCLI_BAND) {
+      PLFLT bx[4] = {hx0, hx1, hx1, hx0};
+      PLFLT by[4] = {rowy - 0.35 * fs, rowy - 0.35 * fs, rowy + 0.35 * fs,
+                     rowy + 0.35 * fs};
+      plfill(4, bx, by);
+    } else {
+      if (s->width > 0) {
+        plwidth(s->width * j->k);
+        set_dash(j, s->dash, s->width);
+        pljoin(hx0, rowy, hx1, rowy);
+        pllsty(1);
+      }
+      if (s->marker != SCL_MARK_NONE)
+        marker(j, s->marker, s->marker_size, (hx0 + hx1) / 2, rowy, 1, 1);
+    }
+    ink();
+    text(j, hx1 + LEG_TEXTPAD * fs, rowy, fs, 0, 0, l->legend);
+    rowy -= b.row;
+  }
+}
+
+/* -------------------------------------------------------------- files */
+
+typedef struct {
+  const char *ext, *dev;
+  int raster;
+} format;
+
+static const format formats[] = {
+    {".png", "pngcairo", 1}, {".svg", "svgcairo", 0}, {".pdf", "pdfcairo", 0}};
+
+static const format *format_of(const char *path) {
+  const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+  if (!dot || (slash && dot < slash)) return NULL;
+  for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+    if (strcasecmp(dot, formats[i].ext) == 0) return &formats[i];
+  return NULL;
+}
+
+/* Is the PLplot device compiled in and its driver installed?  Asking for
+ * an unknown one makes plinit prompt on stdin. */
+static int have_device(const char *dev) {
+  const char *menu[128], *names[128];
+  const char **mp = menu, **np = names;
+  int n = 128;
+  plgDevs(&mp, &np, &n);
+  for (int i = 0; i < n; i++)
+    if (names[i] && strcmp(names[i], dev) == 0) return 1;
+  return 0;
+}
+
+/* The directory must exist and be writable, or PLplot calls exit(). */
+static int check_target(scl_ctx *ctx, const char *path) {
+  size_t n = strlen(path);
+  if (n == 0 || path[n - 1] == '/')
+    return scli_error(ctx, SCL_EINVAL, "render: '%s' names no file", path);
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return scli_error(ctx, SCL_EINVAL, "render: '%s' is a directory", path);
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  if (!slash) {
+    strcpy(dir, ".");
+  } else {
+    size_t dn = slash == path ? 1 : (size_t)(slash - path);
+    if (dn >= sizeof dir)
+      return scli_error(ctx, SCL_EINVAL, "render: path too long");
+    memcpy(dir, path, dn);
+    dir[dn] = '\0';
+  }
+  if (stat(dir, &st) != 0)
+    return scli_error(ctx, SCL_EIO, "render: directory '%s': %s", dir,
+                      strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return scli_error(ctx, SCL_EIO, "render: '%s' is not a directory", dir);
+  if (access(dir, W_OK | X_OK) != 0)
+    return scli_error(ctx, SCL_EIO, "render: directory '%s' is not "
+                      "writable: %s", dir, strerror(errno));
+  return SCL_OK;
+}
+
+static int check_opts(scl_ctx *ctx, const scl_figure_opts *o, size_t np) {
+  if (!(o->width_in > 0.5 && o->width_in <= 100 && o->height_in > 0.5 &&
+        o->height_in <= 100))
+    return scli_error(ctx, SCL_EINVAL, "render: figure size %g x %g in is "
+                      "not within 0.5..100 in", o->width_in, o->height_in);
+  if (!(o->dpi >= 10 && o->dpi <= 2400))
+    return scli_error(ctx, SCL_EINVAL, "render: dpi %g is not within "
+                      "10..2400", o->dpi);
+  if (o->width_in * o->dpi > 30000 || o->height_in * o->dpi > 30000)
+    return scli_error(ctx, SCL_EINVAL, "render: %g x %g pixels is too "
+                      "large", o->width_in * o->dpi, o->height_in * o->dpi);
+  if (!(o->font_pt >= 2 && o->font_pt <= 72))
+    return scli_error(ctx, SCL_EINVAL, "render: font size %g pt is not "
+                      "within 2..72", o->font_pt);
+  if (o->rows < 1 || o->cols < 1 || o->rows > 50 || o->cols > 50)
+    return scli_error(ctx, SCL_EINVAL, "render: grid %d x %d is not within "
+                      "1..50", o->rows, o->cols);
+  if (np > (size_t)o->rows * (size_t)o->cols)
+    return scli_error(ctx, SCL_EINVAL, "render: %zu panels do not fit a "
+                      "%d x %d grid", np, o->rows, o->cols);
+  if (o->title && !valid_utf8(o->title))
+    return scli_error(ctx, SCL_EINVAL, "render: figure title is not UTF-8");
+  return SCL_OK;
+}
+
+/* Every string PLplot will see must be UTF-8. */
+static int check_text(scl_ctx *ctx, size_t pi, const scl_chart *c) {
+  if (c->title && !valid_utf8(c->title))
+    return scli_error(ctx, SCL_EINVAL, "panel %zu: title is not UTF-8",
+                      pi + 1);
+  for (int a = 0; a < 2; a++)
+    if (c->axis[a].label && !valid_utf8(c->axis[a].label))
+      return scli_error(ctx, SCL_EINVAL, "panel %zu: %s label is not UTF-8",
+                        pi + 1, axis_name(a));
+  for (size_t i = 0; i < c->nlayers; i++)
+    if (c->layers[i].legend && !valid_utf8(c->layers[i].legend))
+      return scli_error(ctx, SCL_EINVAL, "panel %zu, layer %zu: legend is "
+                        "not UTF-8", pi + 1, i + 1);
+  return SCL_OK;
+}
+
+/* Draw everything onto the open PLplot stream. */
+static void draw_figure(job *j, const scl_figure_opts *o) {
+  pladv(0);
+  double top = 0;
+  if (o->title) top = (TITLE_SCALE * 1.0 + 0.8) * j->fs + 0.3 * j->fs;
+  double cw = j->W / o->cols, chh = (j->H - top) / o->rows;
+  for (size_t i = 0; i < j->np; i++) {
+    panel_lay *p = &j->p[i];
+    int r = (int)(i / (size_t)o->cols), c = (int)(i % (size_t)o->cols);
+    double cx0 = c * cw, cy1 = j->H - top - r * chh;
+    layout_panel(j, p, cx0, cx0 + cw, cy1 - chh, cy1);
+    thin_labels(j, p);
+    data_coords(j, p);
+    for (size_t li = 0; li < p->c->nlayers; li++) {
+      const scli_layer *l = &p->c->layers[li];
+      if (l->kind == SCLI_BAND) draw_band(j, p, l);
+    }
+    for (size_t li = 0; li < p->c->nlayers; li++) {
+      const scli_layer *l = &p->c->layers[li];
+      if (l->kind == SCLI_LINE) draw_line(j, p, l);
+    }
+    page_coords(j);
+    draw_axes(j, p);
+    draw_legend(j, p);
+  }
+  if (o->title) {
+    page_coords(j);
+    ink();
+    double fs = TITLE_SCALE * j->fs;
+    text(j, j->W / 2, j->H - 0.6 * j->fs - CAP_TOP * fs, fs, 0, 0.5,
+         o->title);
+  }
+}
+
+static void free_job(job *j) {
+  scl_ctx *ctx = j->ctx;
+  scli_free(ctx, j->p, j->np * sizeof *j->p);
+  scli_free(ctx, j->wx, j->wcap * sizeof(double));
+  scli_free(ctx, j->wy, j->wcap * sizeof(double));
+  scli_free(ctx, j->keep, j->wcap * sizeof(size_t));
+  scli_free(ctx, j->keep2, j->wcap * sizeof(size_t));
+}
+
+/* Run PLplot on the temporary file; SCL_OK or SCL_ERENDER. */
+static int run_plplot(job *j, const scl_figure_opts *o, const char *dev,
+                      const char *tmp) {
+  PLINT old, strm, plerr = 0;
+  char plmsg[1024] = "";
+  plgstrm(&old);
+  plmkstrm(&strm);
+  if (strm < 0) {
+    return scli_error(j->ctx, SCL_ERENDER, "render: PLplot has no free "
+                      "stream");
+  }
+  plsError(&plerr, plmsg);
+  plsdev(dev);
+  plsfnam(tmp);
+  plspage(0, 0, (PLINT)lround(j->W), (PLINT)lround(j->H), 0, 0);
+  plscolbg(255, 255, 255);
+  plscmap0n(16);
+  plscol0(COL_BG, 255, 255, 255);
+  plscol0(COL_INK, 0, 0, 0);
+  plinit();
+  if (!plerr) draw_figure(j, o);
+  plend1();
+  plsstrm(old);
+  if (plerr)
+    return scli_error(j->ctx, SCL_ERENDER, "render: PLplot: %s", plmsg);
+  return SCL_OK;
+}
+
+int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
+               const scl_figure_opts *opts, const char *path) {
+  scl_figure_opts defaults;
+  if (!opts) {
+    scl_figure_opts_init(&defaults);
+    opts = &defaults;
+  }
+  if (!path) return scli_error(ctx, SCL_EINVAL, "render: NULL path");
+  if (!panels || npanels == 0)
+    return scli_error(ctx, SCL_EINVAL, "render: no panels");
+  for (size_t i = 0; i < npanels; i++)
+    if (!panels[i])
+      return scli_error(ctx, SCL_EINVAL, "render: panel %zu is NULL", i + 1);
+  const format *f = format_of(path);
+  if (!f)
+    return scli_error(ctx, SCL_EINVAL, "render: '%s': unknown extension "
+                      "(use .png, .svg or .pdf)", path);
+  int rc = check_opts(ctx, opts, npanels);
+  if (rc) return rc;
+  rc = check_target(ctx, path);
+  if (rc) return rc;
+
+  job j;
+  memset(&j, 0, sizeof j);
+  j.ctx = ctx;
+  j.raster = f->raster;
+  j.k = f->raster ? opts->dpi / 72.0 : 1.0;
+  j.W = round(opts->width_in * 72 * j.k);
+  j.H = round(opts->height_in * 72 * j.k);
+  j.fs = opts->font_pt * j.k;
+  j.np = npanels;
+  size_t maxn = 2;
+  for (size_t i = 0; i < npanels; i++)
+    for (size_t l = 0; l < panels[i]->nlayers; l++)
+      if (panels[i]->layers[l].n > maxn) maxn = panels[i]->layers[l].n;
+  j.wcap = 2 * maxn;
+  j.p = scli_calloc(ctx, npanels, sizeof *j.p);
+  j.wx = scli_malloc(ctx, j.wcap * sizeof(double));
+  j.wy = scli_malloc(ctx, j.wcap * sizeof(double));
+  j.keep = scli_malloc(ctx, j.wcap * sizeof(size_t));
+  j.keep2 = scli_malloc(ctx, j.wcap * sizeof(size_t));
+  size_t tn = strlen(path) + 16;
+  char *tmp = scli_malloc(ctx, tn);
+  if (!j.p || !j.wx || !j.wy || !j.keep || !j.keep2 || !tmp) {
+    rc = scli_oom(ctx);
+    goto done;
+  }
+  for (size_t i = 0; i < npanels && !rc; i++) {
+    j.p[i].c = panels[i];
+    rc = check_text(ctx, i, panels[i]);
+    if (!rc) rc = settle_axes(ctx, i, &j.p[i]);
+  }
+  if (rc) goto done;
+
+  pthread_mutex_lock(&render_lock);
+  if (!have_device(f->dev)) {
+    pthread_mutex_unlock(&render_lock);
+    rc = scli_error(ctx, SCL_ERENDER, "render: PLplot device '%s' is not "
+                    "available (install plplot-driver-cairo)", f->dev);
+    goto done;
+  }
+  snprintf(tmp, tn, "%s.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    pthread_mutex_unlock(&render_lock);
+    rc = scli_error(ctx, SCL_EIO, "render: cannot create a file beside "
+                    "'%s': %s", path, strerror(errno));
+    goto done;
+  }
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
+  close(fd);
+  rc = run_plplot(&j, opts, f->dev, tmp);
+  pthread_mutex_unlock(&render_lock);
+  if (!rc && rename(tmp, path) != 0)
+    rc = scli_error(ctx, SCL_EIO, "render: cannot rename to '%s': %s", path,
+                    strerror(errno));
+  if (rc) unlink(tmp);
+
+done:
+  if (tmp) scli_free(ctx, tmp, tn);
+  free_job(&j);
+  return rc;
+}
