@@ -384,6 +384,19 @@ static void text(const job *j, double x, double y, double size, int vertical,
   (void)j;
 }
 
+/* The font size, at most size, at which s spans no more than room units
+ * (a long axis label on a small figure shrinks rather than being cut). */
+static double fit_size(const char *s, double size, double room) {
+  double w = measure(s).w;
+  return w * size > room && w > 0 ? fmax(room / w, 1) : size;
+}
+
+/* Room for text centred at c on a page side of length len. */
+static double room_at(const job *j, double c, double len) {
+  double pad = 0.3 * j->fs;
+  return 2 * fmax(0, fmin(c - pad, len - pad - c));
+}
+
 /* Dash pattern of a style, matplotlib's proportions scaled by the width. */
 static void set_dash(const job *j, scl_dash d, double width_pt) {
   static const double dashed[] = {3.7, 1.6}, dotted[] = {1, 1.65},
@@ -610,17 +623,18 @@ static void draw_axes(const job *j, const panel_lay *p) {
   if (xl) {
     double y = p->by0 - (TICK_MAJOR + TICK_PAD + LABEL_PAD) * k -
                xh * j->fs - CAP_TOP * j->fs;
-    text(j, cx, y, j->fs, 0, 0.5, xl);
+    text(j, cx, y, fit_size(xl, j->fs, room_at(j, cx, j->W)), 0, 0.5, xl);
   }
   if (yl) {
     double x = p->bx0 - (TICK_MAJOR + TICK_PAD + LABEL_PAD) * k -
                yw * j->fs - DESC_BELOW * j->fs;
-    text(j, x, cy, j->fs, 1, 0.5, yl);
+    text(j, x, cy, fit_size(yl, j->fs, room_at(j, cy, j->H)), 1, 0.5, yl);
   }
   if (p->c->title) {
     double fs = j->fs * TITLE_SCALE;
     double y = fmax(p->by0, p->by1) + TITLE_PAD * k + DESC_BELOW * fs;
-    text(j, cx, y, fs, 0, 0.5, p->c->title);
+    text(j, cx, y, fit_size(p->c->title, fs, room_at(j, cx, j->W)), 0, 0.5,
+         p->c->title);
   }
 }
 
@@ -653,16 +667,30 @@ static legend_box legend_size(const job *j, const scl_chart *c) {
   return b;
 }
 
-/* The box of a legend at a corner: lower-left (x, y) in page units. */
+/* Legend anchors as fractions of the free room across and up the axes:
+ * matplotlib's order for "best" (upper right first), then the explicit
+ * positions' entries. */
+static const double anchors[9][2] = {{1, 1},   {0, 1},   {0, 0},
+                                     {1, 0},   {0, .5},  {1, .5},
+                                     {.5, 0},  {.5, 1},  {.5, .5}};
+
+static int anchor_of(scl_legend_pos pos) {
+  switch (pos) {
+  case SCL_LEGEND_UPPER_LEFT: return 1;
+  case SCL_LEGEND_LOWER_LEFT: return 2;
+  case SCL_LEGEND_LOWER_RIGHT: return 3;
+  default: return 0;
+  }
+}
+
+/* The lower-left corner (x, y) of a legend box at anchor a, page units. */
 static void legend_at(const job *j, const panel_lay *p, const legend_box *b,
-                      scl_legend_pos pos, double *x, double *y) {
+                      int a, double *x, double *y) {
   double pad = LEG_AXPAD * j->fs;
   double l = fmin(p->bx0, p->bx1), r = fmax(p->bx0, p->bx1);
   double bo = fmin(p->by0, p->by1), t = fmax(p->by0, p->by1);
-  int right = pos == SCL_LEGEND_UPPER_RIGHT || pos == SCL_LEGEND_LOWER_RIGHT;
-  int upper = pos == SCL_LEGEND_UPPER_RIGHT || pos == SCL_LEGEND_UPPER_LEFT;
-  *x = right ? r - pad - b->w : l + pad;
-  *y = upper ? t - pad - b->h : bo + pad;
+  *x = l + pad + anchors[a][0] * (r - l - 2 * pad - b->w);
+  *y = bo + pad + anchors[a][1] * (t - bo - 2 * pad - b->h);
 }
 
 /* Does the segment (x0,y0)-(x1,y1) cross the rectangle?  Liang-Barsky. */
@@ -690,46 +718,57 @@ static int seg_hits(double x0, double y0, double x1, double y1, double rx0,
 }
 
 /*
- * matplotlib's "best": the corner whose box covers the fewest data points
- * and crosses the fewest line segments (a two-point power law crosses a
- * box without a point inside it); ties go to the first of upper right,
- * upper left, lower left, lower right.
+ * matplotlib's "best": of nine places (corners, edge centres, centre), the
+ * one whose box covers the fewest data points and crosses the fewest line
+ * segments (a two-point power law crosses a box without a point inside
+ * it) and band columns; ties go to the first in matplotlib's order.
  */
-static scl_legend_pos best_corner(const job *j, const panel_lay *p,
-                                  const legend_box *b) {
-  static const scl_legend_pos order[4] = {
-      SCL_LEGEND_UPPER_RIGHT, SCL_LEGEND_UPPER_LEFT, SCL_LEGEND_LOWER_LEFT,
-      SCL_LEGEND_LOWER_RIGHT};
-  double bad[4] = {0, 0, 0, 0}, rx[4], ry[4];
-  for (int c = 0; c < 4; c++) legend_at(j, p, b, order[c], &rx[c], &ry[c]);
+static int best_anchor(const job *j, const panel_lay *p,
+                       const legend_box *b) {
+  double bad[9], rx[9], ry[9];
+  for (int c = 0; c < 9; c++) {
+    bad[c] = 0;
+    legend_at(j, p, b, c, &rx[c], &ry[c]);
+  }
   const scl_chart *ch = p->c;
   for (size_t li = 0; li < ch->nlayers; li++) {
     const scli_layer *l = &ch->layers[li];
-    for (int e = 0; e < (l->kind == SCLI_BAND ? 2 : 1); e++) {
-      size_t n = curve_points(j, p, l, e ? l->y2 : l->y);
-      double px = NAN, py = NAN;
-      for (size_t i = 0; i < n; i++) {
-        double x = page(p, 0, j->wx[i]), y = page(p, 1, j->wy[i]);
-        if (!isfinite(x) || !isfinite(y)) {
-          px = py = NAN;
-          continue;
-        }
-        for (int c = 0; c < 4; c++) {
-          double x0 = rx[c], y0 = ry[c], x1 = x0 + b->w, y1 = y0 + b->h;
-          if (x >= x0 && x <= x1 && y >= y0 && y <= y1) bad[c] += 1;
-          if (isfinite(px) && l->kind == SCLI_LINE &&
-              seg_hits(px, py, x, y, x0, y0, x1, y1))
+    if (l->kind == SCLI_BAND) { /* sampled columns of the band */
+      size_t step = l->n / 2000 + 1;
+      for (size_t i = 0; i < l->n; i += step) {
+        double x = page(p, 0, tr(l->x[i], p->ax[0].log));
+        double y0 = page(p, 1, tr(l->y[i], p->ax[1].log));
+        double y1 = page(p, 1, tr(l->y2[i], p->ax[1].log));
+        if (!isfinite(x) || !isfinite(y0) || !isfinite(y1)) continue;
+        for (int c = 0; c < 9; c++)
+          if (seg_hits(x, y0, x, y1, rx[c], ry[c], rx[c] + b->w,
+                       ry[c] + b->h))
             bad[c] += 1;
-        }
-        px = x;
-        py = y;
       }
+      continue;
+    }
+    size_t n = curve_points(j, p, l, l->y);
+    double px = NAN, py = NAN;
+    for (size_t i = 0; i < n; i++) {
+      double x = page(p, 0, j->wx[i]), y = page(p, 1, j->wy[i]);
+      if (!isfinite(x) || !isfinite(y)) {
+        px = py = NAN;
+        continue;
+      }
+      for (int c = 0; c < 9; c++) {
+        double x0 = rx[c], y0 = ry[c], x1 = x0 + b->w, y1 = y0 + b->h;
+        if (x >= x0 && x <= x1 && y >= y0 && y <= y1) bad[c] += 1;
+        if (isfinite(px) && seg_hits(px, py, x, y, x0, y0, x1, y1))
+          bad[c] += 1;
+      }
+      px = x;
+      py = y;
     }
   }
   int best = 0;
-  for (int c = 1; c < 4; c++)
+  for (int c = 1; c < 9; c++)
     if (bad[c] < bad[best]) best = c;
-  return order[best];
+  return best;
 }
 
 /* A rounded rectangle as a polygon (matplotlib's fancy box). */
@@ -755,10 +794,10 @@ static void draw_legend(const job *j, const panel_lay *p) {
   if (c->legend == SCL_LEGEND_NONE) return;
   legend_box b = legend_size(j, c);
   if (!b.n) return;
-  scl_legend_pos pos = c->legend;
-  if (pos == SCL_LEGEND_BEST) pos = best_corner(j, p, &b);
+  int a = c->legend == SCL_LEGEND_BEST ? best_anchor(j, p, &b)
+                                       : anchor_of(c->legend);
   double x0, y0;
-  legend_at(j, p, &b, pos, &x0, &y0);
+  legend_at(j, p, &b, a, &x0, &y0);
   page_coords(j);
   PLFLT px[21], py[21];
   int n = round_rect(x0, y0, b.w, b.h, 0.2 * j->fs, px, py);
@@ -941,6 +980,55 @@ static void free_job(job *j) {
   scli_free(ctx, j->keep2, j->wcap * sizeof(size_t));
 }
 
+/*
+ * cairo numbers its SVG surfaces with a process-wide counter
+ * (<g id="surface6"> on the third render), so renumber "surfaceN" ids in
+ * order of appearance: the same chart then gives the same bytes.
+ */
+static int normalize_svg(scl_ctx *ctx, const char *tmp) {
+  FILE *f = fopen(tmp, "rb");
+  if (!f)
+    return scli_error(ctx, SCL_EIO, "render: cannot reopen '%s': %s", tmp,
+                      strerror(errno));
+  long n = -1;
+  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  rewind(f);
+  char *buf = n >= 0 ? scli_malloc(ctx, (size_t)n + 1) : NULL;
+  size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
+  fclose(f);
+  if (!buf)
+    return n < 0 ? scli_error(ctx, SCL_EIO, "render: cannot read '%s'", tmp)
+                 : scli_oom(ctx);
+  buf[got] = '\0';
+  long seen[64];
+  int nseen = 0, rc = SCL_OK;
+  f = fopen(tmp, "wb");
+  if (!f) rc = scli_error(ctx, SCL_EIO, "render: cannot rewrite '%s': %s",
+                          tmp, strerror(errno));
+  static const char key[] = "surface";
+  char *p = buf, *end = buf + got;
+  while (f && p < end) {
+    char *hit = strstr(p, key);
+    char *digits = hit ? hit + sizeof key - 1 : NULL;
+    if (!hit || hit >= end) {
+      fwrite(p, 1, (size_t)(end - p), f);
+      break;
+    }
+    fwrite(p, 1, (size_t)(digits - p), f);
+    p = digits;
+    if (*p < '0' || *p > '9') continue;
+    long id = strtol(p, &p, 10);
+    int k = 0;
+    while (k < nseen && seen[k] != id) k++;
+    if (k == nseen && nseen < 64) seen[nseen++] = id;
+    fprintf(f, "%ld", k < 64 ? (long)k + 1 : id);
+  }
+  if (f && (ferror(f) | fclose(f)))
+    rc = scli_error(ctx, SCL_EIO, "render: cannot write '%s'", tmp);
+  scli_free(ctx, buf, (size_t)n + 1);
+  return rc;
+}
+
 /* Run PLplot on the temporary file; SCL_OK or SCL_ERENDER. */
 static int run_plplot(job *j, const scl_figure_opts *o, const char *dev,
                       const char *tmp) {
@@ -1044,6 +1132,7 @@ int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
   close(fd);
   rc = run_plplot(&j, opts, f->dev, tmp);
   pthread_mutex_unlock(&render_lock);
+  if (!rc && strcmp(f->dev, "svgcairo") == 0) rc = normalize_svg(ctx, tmp);
   if (!rc && rename(tmp, path) != 0)
     rc = scli_error(ctx, SCL_EIO, "render: cannot rename to '%s': %s", path,
                     strerror(errno));

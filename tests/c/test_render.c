@@ -1,0 +1,817 @@
+/*
+ * test_render.c -- charts and the PLplot renderer.
+ *
+ * Renders small charts to PNG, SVG and PDF in a temporary directory and
+ * checks what came out: PNG size from the IHDR chunk and the colours of
+ * the lines in the decoded pixels (zlib's uncompress, found with dlopen,
+ * so the test needs no extra link flags), golden SVGs byte for byte
+ * (SCALELUA_REGEN_GOLDEN=1 rewrites them), every error path (a clear
+ * message, no file left behind, the old file intact), allocation failure
+ * at every step, decimation, and the MoBA Figure 3(b) look-alike.
+ */
+#include "internal.h"
+
+#include "check.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static const char *tmp_path(const char *name) {
+  static char buf[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+  return buf[k];
+}
+
+/* Files in the temporary directory (to see that failures leave none). */
+static int nfiles(void) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+  closedir(d);
+  return n;
+}
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  size_t got = fread(b, 1, (size_t)n, f);
+  fclose(f);
+  b[got] = '\0';
+  *len = got;
+  return b;
+}
+
+static void spit(const char *path, const char *s, size_t n) {
+  FILE *f = fopen(path, "wb");
+  fwrite(s, 1, n, f);
+  fclose(f);
+}
+
+/* ------------------------------------------------------------ PNG */
+
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+typedef struct {
+  uint32_t w, h;
+  int channels;
+  unsigned char *px; /* w*h*channels, unfiltered */
+} image;
+
+typedef int (*uncompress_fn)(unsigned char *, unsigned long *,
+                             const unsigned char *, unsigned long);
+
+/* Decode an 8-bit RGB/RGBA PNG: join IDAT, inflate, undo the filters. */
+static int png_read(const char *path, image *im) {
+  size_t n;
+  unsigned char *b = (unsigned char *)slurp(path, &n);
+  memset(im, 0, sizeof *im);
+  if (!b || n < 33 || memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0) {
+    free(b);
+    return 0;
+  }
+  im->w = be32(b + 16);
+  im->h = be32(b + 20);
+  int depth = b[24], ctype = b[25];
+  im->channels = ctype == 6 ? 4 : ctype == 2 ? 3 : 0;
+  if (depth != 8 || !im->channels) {
+    free(b);
+    return 0;
+  }
+  unsigned char *z = malloc(n);
+  size_t zn = 0;
+  for (size_t p = 8; p + 12 <= n;) {
+    uint32_t len = be32(b + p);
+    if (memcmp(b + p + 4, "IDAT", 4) == 0) {
+      memcpy(z + zn, b + p + 8, len);
+      zn += len;
+    }
+    p += 12 + len;
+  }
+  void *lz = dlopen("libz.so.1", RTLD_NOW);
+  uncompress_fn unz = lz ? (uncompress_fn)dlsym(lz, "uncompress") : NULL;
+  size_t stride = (size_t)im->w * im->channels;
+  unsigned long rawn = (stride + 1) * im->h;
+  unsigned char *raw = malloc(rawn);
+  int ok = unz && unz(raw, &rawn, z, zn) == 0 &&
+           rawn == (stride + 1) * im->h;
+  im->px = malloc(stride * im->h);
+  for (uint32_t y = 0; ok && y < im->h; y++) {
+    const unsigned char *s = raw + y * (stride + 1) + 1;
+    unsigned char *d = im->px + y * stride, *up = y ? d - stride : NULL;
+    int f = s[-1], bpp = im->channels;
+    for (size_t x = 0; x < stride; x++) {
+      int a = x >= (size_t)bpp ? d[x - bpp] : 0, u = up ? up[x] : 0;
+      int c = up && x >= (size_t)bpp ? up[x - bpp] : 0, pr;
+      switch (f) {
+      case 0: pr = 0; break;
+      case 1: pr = a; break;
+      case 2: pr = u; break;
+      case 3: pr = (a + u) / 2; break;
+      case 4: {
+        int p = a + u - c, pa = abs(p - a), pb = abs(p - u), pc = abs(p - c);
+        pr = pa <= pb && pa <= pc ? a : pb <= pc ? u : c;
+        break;
+      }
+      default: ok = 0; pr = 0;
+      }
+      d[x] = (unsigned char)(s[x] + pr);
+    }
+  }
+  if (lz) dlclose(lz);
+  free(raw);
+  free(z);
+  free(b);
+  if (!ok) {
+    free(im->px);
+    im->px = NULL;
+  }
+  return ok;
+}
+
+/* Pixels within tol of colour rgb in the rectangle [x0,x1) x [y0,y1). */
+static long count_color(const image *im, uint32_t rgb, int tol, uint32_t x0,
+                        uint32_t y0, uint32_t x1, uint32_t y1) {
+  long n = 0;
+  int r = rgb >> 16 & 255, g = rgb >> 8 & 255, bl = rgb & 255;
+  for (uint32_t y = y0; y < y1 && y < im->h; y++)
+    for (uint32_t x = x0; x < x1 && x < im->w; x++) {
+      const unsigned char *p = im->px + ((size_t)y * im->w + x) * im->channels;
+      if (abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - bl) <= tol)
+        n++;
+    }
+  return n;
+}
+
+/* Rows of the rectangle holding a run of at least len pixels of colour
+ * rgb: the top and bottom edges of a legend frame, not text. */
+static long frame_rows(const image *im, uint32_t rgb, uint32_t x0,
+                       uint32_t y0, uint32_t x1, uint32_t y1, uint32_t len) {
+  long rows = 0;
+  int r = rgb >> 16 & 255, g = rgb >> 8 & 255, bl = rgb & 255;
+  for (uint32_t y = y0; y < y1 && y < im->h; y++) {
+    uint32_t run = 0, best = 0;
+    for (uint32_t x = x0; x < x1 && x < im->w; x++) {
+      const unsigned char *p = im->px + ((size_t)y * im->w + x) * im->channels;
+      int near = abs(p[0] - r) <= 16 && abs(p[1] - g) <= 16 &&
+                 abs(p[2] - bl) <= 16;
+      run = near ? run + 1 : 0;
+      if (run > best) best = run;
+    }
+    if (best >= len) rows++;
+  }
+  return rows;
+}
+
+/* ---------------------------------------------------- failing allocator */
+
+typedef struct {
+  long fail_at; /* the allocation number that fails (0: none) */
+  long count;
+  long live;    /* bytes outstanding */
+} alloc_state;
+
+static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  alloc_state *st = ud;
+  if (nsize == 0) {
+    if (ptr) st->live -= (long)osize;
+    free(ptr);
+    return NULL;
+  }
+  if (st->fail_at && ++st->count == st->fail_at) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p) st->live += (long)nsize - (ptr ? (long)osize : 0);
+  return p;
+}
+
+/* ---------------------------------------------------------- charts */
+
+/* The MoBA Figure 3(b) look-alike: ten training curves (five model sizes,
+ * MoBA in blue, full attention in red) and two dashed projections. */
+static scl_chart *moba_chart(scl_ctx *ctx, size_t npts) {
+  scl_chart *c;
+  if (scl_chart_new(ctx, &c)) return NULL;
+  static const double ends[5] = {0.426, 0.873, 1.574, 2.854, 5.381};
+  static const double a[2] = {1.546, 1.464}, b[2] = {-0.108, -0.097};
+  static const uint32_t col[2] = {0x1f77b4, 0xd62728};
+  int rc = scl_chart_set_axis(c, 0, 1, "PFLOP/s-days", 0.05, 20);
+  if (!rc)
+    rc = scl_chart_set_axis(c, 1, 1, "Trailing LM loss (seqlen=32K, last 2K)",
+                            0.9, 5.0);
+  double *x = malloc(npts * sizeof *x), *y = malloc(npts * sizeof *y);
+  for (int m = 0; m < 2 && !rc; m++)
+    for (int i = 0; i < 5 && !rc; i++) {
+      for (size_t k = 0; k < npts; k++) {
+        /* from 3% of the run's compute to its end, the loss falls from
+         * 2.2x the law to it, with a little noise */
+        double f = 1 - (double)k / (double)(npts - 1);
+        double C = ends[i] * pow(0.03, f);
+        x[k] = C;
+        y[k] = a[m] * pow(C, b[m]) *
+               (1 + 1.2 * (pow(C / ends[i], -0.35) - 1) /
+                        (pow(0.03, -0.35) - 1)) *
+               (1 + 0.004 * sin(37.0 * k));
+      }
+      scl_style s;
+      scl_style_init(&s);
+      s.color = col[m];
+      s.width = 1.2;
+      rc = scl_chart_add_line(c, x, y, npts, &s, NULL);
+    }
+  for (int m = 0; m < 2 && !rc; m++) {
+    double px[2] = {0.05, 20}, py[2];
+    for (int k = 0; k < 2; k++) py[k] = a[m] * pow(px[k], b[m]);
+    scl_style s;
+    scl_style_init(&s);
+    s.color = col[m];
+    s.dash = SCL_DASH_DASHED;
+    rc = scl_chart_add_line(c, px, py, 2, &s,
+                            m ? "Full Attention Projection"
+                              : "MoBA Projection");
+  }
+  free(x);
+  free(y);
+  if (rc) {
+    scl_chart_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* A small linear chart with a band, markers and every dash style. */
+static scl_chart *small_chart(scl_ctx *ctx) {
+  scl_chart *c;
+  if (scl_chart_new(ctx, &c)) return NULL;
+  double x[21], y[21], lo[21], hi[21];
+  for (int i = 0; i < 21; i++) {
+    x[i] = i * 0.5;
+    y[i] = sin(x[i]);
+    lo[i] = y[i] - 0.3;
+    hi[i] = y[i] + 0.3;
+  }
+  scl_style s;
+  scl_style_init(&s);
+  s.alpha = 0.25;
+  int rc = scl_chart_set_title(c, "Small chart");
+  if (!rc) rc = scl_chart_set_axis(c, 0, 0, "step", NAN, NAN);
+  if (!rc) rc = scl_chart_set_axis(c, 1, 0, "value", NAN, NAN);
+  if (!rc) rc = scl_chart_add_band(c, x, lo, hi, 21, &s, "band");
+  const scl_dash dashes[4] = {SCL_DASH_SOLID, SCL_DASH_DASHED,
+                              SCL_DASH_DOTTED, SCL_DASH_DASHDOT};
+  const scl_marker marks[4] = {SCL_MARK_CIRCLE, SCL_MARK_SQUARE,
+                               SCL_MARK_TRIANGLE, SCL_MARK_CROSS};
+  const char *names[4] = {"solid", "dashed", "dotted", "dashdot"};
+  for (int d = 0; d < 4 && !rc; d++) {
+    double yy[21];
+    for (int i = 0; i < 21; i++) yy[i] = y[i] + 0.5 * (d + 1);
+    scl_style_init(&s);
+    s.dash = dashes[d];
+    s.marker = marks[d];
+    rc = scl_chart_add_line(c, x, yy, 21, &s, names[d]);
+  }
+  if (rc) {
+    scl_chart_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_chart_api(scl_ctx *ctx) {
+  scl_style s;
+  scl_style_init(&s);
+  CHECK(s.color == SCL_COLOR_AUTO && s.alpha == 1 && s.width == 1.5 &&
+            s.dash == SCL_DASH_SOLID && s.marker == SCL_MARK_NONE &&
+            s.marker_size == 4,
+        "style defaults");
+  scl_figure_opts o;
+  scl_figure_opts_init(&o);
+  CHECK(o.width_in == 6.4 && o.height_in == 4.8 && o.dpi == 150 &&
+            o.rows == 1 && o.cols == 1 && o.font_pt == 10 && !o.title,
+        "figure defaults");
+
+  scl_chart *c;
+  CHECK(scl_chart_new(ctx, &c) == SCL_OK, "new");
+  double x[3] = {1, 2, 3}, y[3] = {4, 5, 6};
+  CHECK(scl_chart_add_line(c, x, y, 3, NULL, "a") == SCL_OK, "line");
+  CHECK(scl_chart_add_line(c, x, y, 3, &s, NULL) == SCL_OK, "line 2");
+  x[0] = 99; /* copied in */
+  CHECK(c->layers[0].x[0] == 1 && c->layers[0].n == 3, "data copied");
+  CHECK(c->layers[0].style.color == 0x0072B2, "palette 0: %06X",
+        c->layers[0].style.color);
+  CHECK(c->layers[1].style.color == 0xD55E00, "palette 1: %06X",
+        c->layers[1].style.color);
+  CHECK(strcmp(c->layers[0].legend, "a") == 0 && !c->layers[1].legend,
+        "legend");
+  s.color = 0x123456;
+  CHECK(scl_chart_add_band(c, x, y, y, 3, &s, "b") == SCL_OK, "band");
+  CHECK(c->layers[2].style.color == 0x123456 && c->layers[2].y2, "band");
+  for (int i = 0; i < 10; i++) /* grow the layer array */
+    CHECK(scl_chart_add_line(c, x, y, 3, NULL, NULL) == SCL_OK, "more");
+  CHECK(c->layers[6].style.color == 0x000000, "palette 6: %06X",
+        c->layers[6].style.color);
+  CHECK(c->nlayers == 13 && c->layers[12].style.color == 0xCC79A7,
+        "palette wraps: %06X", c->layers[12].style.color);
+
+  s.color = 0x1000000;
+  CHECK(scl_chart_add_line(c, x, y, 3, &s, NULL) == SCL_EINVAL, "bad colour");
+  scl_style_init(&s);
+  s.alpha = 1.5;
+  CHECK(scl_chart_add_line(c, x, y, 3, &s, NULL) == SCL_EINVAL, "alpha");
+  CHECK(strstr(scl_ctx_errmsg(ctx), "alpha") != NULL, "%s",
+        scl_ctx_errmsg(ctx));
+  scl_style_init(&s);
+  s.width = NAN;
+  CHECK(scl_chart_add_line(c, x, y, 3, &s, NULL) == SCL_EINVAL, "width");
+  scl_style_init(&s);
+  s.dash = (scl_dash)9;
+  CHECK(scl_chart_add_line(c, x, y, 3, &s, NULL) == SCL_EINVAL, "dash");
+  CHECK(scl_chart_add_line(c, NULL, y, 3, NULL, NULL) == SCL_EINVAL, "NULL");
+  CHECK(scl_chart_add_line(c, NULL, NULL, 0, NULL, NULL) == SCL_OK, "empty");
+
+  CHECK(scl_chart_set_axis(c, 2, 0, NULL, NAN, NAN) == SCL_EINVAL, "axis 2");
+  CHECK(scl_chart_set_axis(c, 0, 1, NULL, 0, 10) == SCL_EINVAL, "log 0");
+  CHECK(strstr(scl_ctx_errmsg(ctx), "x axis") != NULL, "%s",
+        scl_ctx_errmsg(ctx));
+  CHECK(scl_chart_set_axis(c, 1, 0, NULL, INFINITY, NAN) == SCL_EINVAL,
+        "inf limit");
+  CHECK(scl_chart_set_axis(c, 1, 0, NULL, 2, 2) == SCL_EINVAL, "lo == hi");
+  CHECK(scl_chart_set_axis(c, 1, 1, "loss", 0.5, NAN) == SCL_OK, "half");
+  CHECK(c->axis[1].log && strcmp(c->axis[1].label, "loss") == 0 &&
+            c->axis[1].lo == 0.5 && isnan(c->axis[1].hi),
+        "axis stored");
+  CHECK(scl_chart_set_axis(c, 1, 0, NULL, NAN, NAN) == SCL_OK &&
+            !c->axis[1].label,
+        "label cleared");
+  CHECK(scl_chart_set_legend(c, (scl_legend_pos)42) == SCL_EINVAL, "legend");
+  CHECK(scl_chart_set_legend(c, SCL_LEGEND_LOWER_LEFT) == SCL_OK &&
+            c->legend == SCL_LEGEND_LOWER_LEFT,
+        "legend set");
+  CHECK(scl_chart_set_title(c, "t") == SCL_OK && !strcmp(c->title, "t"), "t");
+  CHECK(scl_chart_set_title(c, NULL) == SCL_OK && !c->title, "no title");
+  scl_chart_free(c);
+  scl_chart_free(NULL);
+}
+
+/* Every k-th allocation of building a chart fails cleanly. */
+static void test_chart_oom(void) {
+  int done = 0;
+  for (long k = 1; k < 200 && !done; k++) {
+    alloc_state st = {k, 0, 0};
+    scl_ctx *ctx = scl_ctx_new(test_alloc, &st);
+    if (!ctx) continue;
+    scl_chart *c = small_chart(ctx);
+    if (c) {
+      done = 1;
+      scl_chart_free(c);
+    } else {
+      CHECK(scl_ctx_errcode(ctx) == SCL_ENOMEM, "k=%ld: code %d", k,
+            scl_ctx_errcode(ctx));
+    }
+    scl_ctx_free(ctx);
+    CHECK(st.live == 0, "k=%ld: %ld bytes leaked", k, st.live);
+  }
+  CHECK(done, "chart built once allocations succeed");
+}
+
+/* Decimation keeps, per pixel column, first, last, lowest and highest. */
+static void test_decimate(void) {
+  size_t n = 1000000, ncol = 500;
+  double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  size_t *keep = malloc(n * sizeof *keep);
+  for (size_t i = 0; i < n; i++) {
+    x[i] = 0.05 * pow(400, (double)i / (double)(n - 1));
+    y[i] = 2 * pow(x[i], -0.1) + 0.3 * sin((double)i * 0.01) *
+                                      cos((double)i * 0.0007);
+  }
+  y[123456] = NAN; /* a gap is kept */
+  size_t m = scli_decimate(x, y, n, 0.05, 20, 1, ncol, keep);
+  CHECK(m <= 4 * ncol + 3 && m > 2 * ncol, "kept %zu of %zu", m, n);
+  int sorted = 1, gap = 0;
+  for (size_t i = 0; i < m; i++) {
+    if (i && keep[i] <= keep[i - 1]) sorted = 0;
+    if (keep[i] == 123456) gap = 1;
+  }
+  CHECK(sorted && gap && keep[0] == 0 && keep[m - 1] == n - 1,
+        "ordered, gap and ends kept");
+  /* per column: the kept extremes are the true extremes */
+  double lo[500], hi[500], klo[500], khi[500];
+  for (size_t c = 0; c < ncol; c++)
+    lo[c] = klo[c] = INFINITY, hi[c] = khi[c] = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    if (isnan(y[i])) continue;
+    size_t c = (size_t)fmin(ncol - 1, floor(log10(x[i] / 0.05) /
+                                            log10(400) * (double)ncol));
+    lo[c] = fmin(lo[c], y[i]);
+    hi[c] = fmax(hi[c], y[i]);
+  }
+  for (size_t i = 0; i < m; i++) {
+    size_t s = keep[i];
+    if (isnan(y[s])) continue;
+    size_t c = (size_t)fmin(ncol - 1, floor(log10(x[s] / 0.05) /
+                                            log10(400) * (double)ncol));
+    klo[c] = fmin(klo[c], y[s]);
+    khi[c] = fmax(khi[c], y[s]);
+  }
+  int same = 1;
+  for (size_t c = 0; c < ncol; c++)
+    if (lo[c] != klo[c] || hi[c] != khi[c]) same = 0;
+  CHECK(same, "column extremes preserved");
+  /* linear x, non-monotonic: still exact per run */
+  double xs[8] = {0, 0.1, 0.2, 5, 5.1, 0.3, 0.35, 9}, ys[8] = {1, 5, 2, 3,
+                                                               4, 0, 7, 1};
+  size_t k8[8];
+  size_t m8 = scli_decimate(xs, ys, 8, 0, 10, 0, 2, k8);
+  /* columns: 0 0 0 1 1 0 0 1 -> runs {0,1,2} {3,4} {5,6} {7} */
+  CHECK(m8 == 8, "small runs keep all, got %zu", m8);
+  double xr[6] = {0, 1, 2, 3, 4, 5}, yr[6] = {3, 9, 1, 4, 2, 3};
+  size_t k6[6];
+  size_t m6 = scli_decimate(xr, yr, 6, 0, 100, 0, 1, k6);
+  CHECK(m6 == 4 && k6[0] == 0 && k6[1] == 1 && k6[2] == 2 && k6[3] == 5,
+        "one column keeps first, max, min, last: %zu", m6);
+  free(x);
+  free(y);
+  free(keep);
+}
+
+static void test_png(scl_ctx *ctx) {
+  scl_chart *c = moba_chart(ctx, 300);
+  CHECK(c != NULL, "moba chart");
+  if (!c) return;
+  scl_figure_opts o;
+  scl_figure_opts_init(&o);
+  const char *p = tmp_path("moba.png");
+  int rc = scl_render(ctx, &c, 1, &o, p);
+  CHECK(rc == SCL_OK, "render png: %s", scl_ctx_errmsg(ctx));
+  image im;
+  CHECK(png_read(p, &im), "decode %s", p);
+  CHECK(im.w == 960 && im.h == 720, "6.4x4.8 in at 150 dpi: %ux%u", im.w,
+        im.h);
+  if (im.px) {
+    CHECK(count_color(&im, 0xFFFFFF, 0, 0, 0, 20, 20) == 400,
+          "white background");
+    CHECK(count_color(&im, 0x1f77b4, 8, 0, 0, im.w, im.h) > 2000,
+          "blue lines");
+    CHECK(count_color(&im, 0xd62728, 8, 0, 0, im.w, im.h) > 2000,
+          "red lines");
+    CHECK(count_color(&im, 0x000000, 40, 0, 0, im.w, im.h) > 2000,
+          "black axes and text");
+    CHECK(count_color(&im, 0x0072B2, 4, 0, 0, im.w, im.h) == 0,
+          "no palette colour");
+    /* the legend (light grey frame) went to the upper right, where the
+     * falling curves leave room */
+    long ur = frame_rows(&im, 0xCCCCCC, im.w / 2, 0, im.w, im.h / 3, 100);
+    long ll = frame_rows(&im, 0xCCCCCC, 0, im.h / 2, im.w / 2, im.h, 100);
+    CHECK(ur >= 2 && ll == 0, "legend upper right: %ld vs %ld", ur, ll);
+    free(im.px);
+  }
+  /* size follows the options: 4 x 3 in at 100 dpi */
+  o.width_in = 4;
+  o.height_in = 3;
+  o.dpi = 100;
+  rc = scl_render(ctx, &c, 1, &o, p);
+  CHECK(rc == SCL_OK && png_read(p, &im) && im.w == 400 && im.h == 300,
+        "400x300: %u x %u", im.w, im.h);
+  free(im.px);
+  scl_chart_free(c);
+}
+
+/* "best" puts the legend in the corner with the fewest data points. */
+static void test_best_legend(scl_ctx *ctx) {
+  scl_chart *c;
+  scl_chart_new(ctx, &c);
+  double x[200], y[200];
+  for (int i = 0; i < 200; i++) { /* rising: fills upper right, lower left */
+    x[i] = i;
+    y[i] = i;
+  }
+  scl_style s;
+  scl_style_init(&s);
+  s.color = 0x000000;
+  scl_chart_add_line(c, x, y, 200, &s, "rising line with a long legend");
+  const char *p = tmp_path("best.png");
+  CHECK(scl_render(ctx, &c, 1, NULL, p) == SCL_OK, "%s", scl_ctx_errmsg(ctx));
+  image im;
+  if (png_read(p, &im)) {
+    long ul = frame_rows(&im, 0xCCCCCC, 0, 0, im.w / 2, im.h / 3, 100);
+    long ur = frame_rows(&im, 0xCCCCCC, im.w / 2, 0, im.w, im.h / 3, 100);
+    CHECK(ul >= 2 && ur == 0, "legend upper left: %ld vs %ld", ul, ur);
+    free(im.px);
+  } else {
+    CHECK(0, "decode");
+  }
+  scl_chart_free(c);
+}
+
+static void test_grid_svg_pdf(scl_ctx *ctx) {
+  scl_chart *p[3] = {small_chart(ctx), moba_chart(ctx, 100), small_chart(ctx)};
+  CHECK(p[0] && p[1] && p[2], "charts");
+  if (!p[0] || !p[1] || !p[2]) return;
+  scl_chart_set_axis(p[2], 1, 1, "log value", NAN, NAN);
+  scl_figure_opts o;
+  scl_figure_opts_init(&o);
+  o.rows = 2;
+  o.cols = 2;
+  o.width_in = 10;
+  o.height_in = 7;
+  o.title = "A 2 x 2 grid";
+  /* p[2] has negative values on its now logarithmic y axis */
+  int rc = scl_render(ctx, p, 3, &o, tmp_path("grid.png"));
+  CHECK(rc == SCL_EINVAL, "negative on log y: %d", rc);
+  CHECK(strstr(scl_ctx_errmsg(ctx), "panel 3, layer 1 (band band): lo[") &&
+            strstr(scl_ctx_errmsg(ctx), "not positive on a log y axis"),
+        "%s", scl_ctx_errmsg(ctx));
+  scl_chart_set_axis(p[2], 1, 0, "value", NAN, NAN);
+  rc = scl_render(ctx, p, 3, &o, tmp_path("grid.png"));
+  CHECK(rc == SCL_OK, "grid: %s", scl_ctx_errmsg(ctx));
+  image im;
+  if (png_read(tmp_path("grid.png"), &im)) {
+    CHECK(im.w == 1500 && im.h == 1050, "%u x %u", im.w, im.h);
+    /* the fourth cell (lower right) is empty */
+    CHECK(count_color(&im, 0xFFFFFF, 0, im.w / 2 + 5, im.h / 2 + 40,
+                      im.w - 5, im.h - 5) ==
+              (long)(im.w - 5 - im.w / 2 - 5) * (im.h - 5 - im.h / 2 - 40),
+          "empty cell");
+    free(im.px);
+  }
+  o.rows = 1;
+  o.cols = 1;
+  CHECK(scl_render(ctx, p, 2, &o, tmp_path("x.png")) == SCL_EINVAL,
+        "2 panels in 1x1");
+  CHECK(strstr(scl_ctx_errmsg(ctx), "do not fit"), "%s", scl_ctx_errmsg(ctx));
+
+  o.rows = 2;
+  o.cols = 2;
+  size_t n;
+  CHECK(scl_render(ctx, p, 3, &o, tmp_path("grid.svg")) == SCL_OK, "svg");
+  char *svg = slurp(tmp_path("grid.svg"), &n);
+  CHECK(svg && strstr(svg, "<svg") && strstr(svg, "width=\"720pt\"") &&
+            strstr(svg, "height=\"504pt\""),
+        "svg page 720 x 504 pt");
+  CHECK(svg && strstr(svg, "rgb(12.156863%,46.666667%,70.588235%)"),
+        "blue #1f77b4 in the svg");
+  CHECK(svg && strstr(svg, "rgb(83.921569%,15.294118%,15.686275%)"),
+        "red #d62728 in the svg");
+  CHECK(svg && strstr(svg, "fill-opacity:0.25"), "translucent band");
+  free(svg);
+  CHECK(scl_render(ctx, p, 3, &o, tmp_path("grid.pdf")) == SCL_OK, "pdf");
+  char *pdf = slurp(tmp_path("grid.pdf"), &n);
+  CHECK(pdf && n > 1000 && memcmp(pdf, "%PDF-", 5) == 0, "pdf header");
+  free(pdf);
+  CHECK(scl_render(ctx, p, 3, &o, tmp_path("UPPER.SVG")) == SCL_OK,
+        "extension case");
+  for (int i = 0; i < 3; i++) scl_chart_free(p[i]);
+}
+
+/* Same input, same bytes; and the same as the golden files. */
+static void test_golden(scl_ctx *ctx) {
+  const char *regen = getenv("SCALELUA_REGEN_GOLDEN");
+  const char *names[2] = {"moba_fig3b.svg", "small.svg"};
+  for (int g = 0; g < 2; g++) {
+    scl_chart *c = g ? small_chart(ctx) : moba_chart(ctx, 120);
+    if (!c) {
+      CHECK(0, "chart");
+      continue;
+    }
+    const char *a = tmp_path("g1.svg"), *b = tmp_path("g2.svg");
+    CHECK(scl_render(ctx, &c, 1, NULL, a) == SCL_OK, "%s",
+          scl_ctx_errmsg(ctx));
+    CHECK(scl_render(ctx, &c, 1, NULL, b) == SCL_OK, "%s",
+          scl_ctx_errmsg(ctx));
+    size_t na, nb, ng;
+    char *sa = slurp(a, &na), *sb = slurp(b, &nb);
+    CHECK(sa && sb && na == nb && memcmp(sa, sb, na) == 0,
+          "%s: two renders are byte-identical", names[g]);
+    char golden[512];
+    snprintf(golden, sizeof golden, "tests/golden/%s", names[g]);
+    if (regen && strcmp(regen, "1") == 0) {
+      spit(golden, sa, na);
+      printf("regenerated %s\n", golden);
+    }
+    char *sg = slurp(golden, &ng);
+    CHECK(sg != NULL, "missing %s (run with SCALELUA_REGEN_GOLDEN=1)",
+          golden);
+    CHECK(sg && sa && ng == na && memcmp(sg, sa, na) == 0,
+          "%s differs from the golden file (%zu vs %zu bytes); if the "
+          "change is intended, rerun with SCALELUA_REGEN_GOLDEN=1",
+          golden, na, ng);
+    free(sa);
+    free(sb);
+    free(sg);
+    scl_chart_free(c);
+  }
+}
+
+static void test_errors(scl_ctx *ctx) {
+  scl_chart *c = moba_chart(ctx, 50);
+  char ok[512];
+  snprintf(ok, sizeof ok, "%s", tmp_path("keep.png"));
+  spit(ok, "old content", 11);
+  int before = nfiles();
+  scl_figure_opts o;
+  scl_figure_opts_init(&o);
+
+  /* unknown extension */
+  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("fig.gif")) == SCL_EINVAL,
+        "gif");
+  CHECK(strstr(scl_ctx_errmsg(ctx), "unknown extension"), "%s",
+        scl_ctx_errmsg(ctx));
+  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("noext")) == SCL_EINVAL,
+        "no extension");
+  /* missing directory */
+  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("nodir/fig.png")) == SCL_EIO,
+        "missing dir");
+  CHECK(strstr(scl_ctx_errmsg(ctx), "nodir"), "%s", scl_ctx_errmsg(ctx));
+  /* a directory where the file should be */
+  mkdir(tmp_path("sub.png"), 0755);
+  before++;
+  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("sub.png")) == SCL_EINVAL,
+        "directory as target");
+  /* a file where the directory should be */
+  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("keep.png/fig.png")) ==
+            SCL_EIO,
+        "file as directory");
+  /* unwritable directory: root may write anywhere but /proc */
+  const char *ro = "/proc/scalelua-test.png";
+  if (geteuid() != 0) {
+    mkdir(tmp_path("ro"), 0555);
+    before++;
+    ro = tmp_path("ro/fig.png");
+  }
+  CHECK(scl_render(ctx, &c, 1, NULL, ro) == SCL_EIO, "unwritable: %s",
+        scl_ctx_errmsg(ctx));
+  /* options */
+  o.dpi = 0;
+  CHECK(scl_render(ctx, &c, 1, &o, ok) == SCL_EINVAL, "dpi 0");
+  scl_figure_opts_init(&o);
+  o.width_in = NAN;
+  CHECK(scl_render(ctx, &c, 1, &o, ok) == SCL_EINVAL, "NaN width");
+  scl_figure_opts_init(&o);
+  o.title = "bad \xff utf-8";
+  CHECK(scl_render(ctx, &c, 1, &o, ok) == SCL_EINVAL, "bad UTF-8");
+  CHECK(scl_render(ctx, NULL, 1, NULL, ok) == SCL_EINVAL, "no panels");
+  CHECK(scl_render(ctx, &c, 1, NULL, NULL) == SCL_EINVAL, "NULL path");
+
+  /* non-positive data on a log axis names panel, layer and index */
+  double x[3] = {1, 2, 3}, y[3] = {1, 0, 2};
+  scl_chart_add_line(c, x, y, 3, NULL, "zero");
+  CHECK(scl_render(ctx, &c, 1, NULL, ok) == SCL_EINVAL, "zero on log");
+  CHECK(strstr(scl_ctx_errmsg(ctx),
+               "panel 1, layer 13 (line zero): y[2] = 0 is not positive on "
+               "a log y axis"),
+        "%s", scl_ctx_errmsg(ctx));
+  scl_chart_free(c);
+
+  /* NaN limits: no finite data on an axis without limits */
+  scl_chart_new(ctx, &c);
+  double nx[2] = {NAN, NAN}, ny[2] = {1, 2};
+  scl_chart_add_line(c, nx, ny, 2, NULL, NULL);
+  CHECK(scl_render(ctx, &c, 1, NULL, ok) == SCL_OK, "all-NaN x: empty axis");
+  /* limits that overflow: huge data plus margins */
+  double hx[2] = {-1.7e308, 1.7e308};
+  scl_chart_add_line(c, hx, ny, 2, NULL, NULL);
+  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("huge.png")) == SCL_EINVAL,
+        "inf limits");
+  CHECK(strstr(scl_ctx_errmsg(ctx), "x axis limits are not finite"), "%s",
+        scl_ctx_errmsg(ctx));
+  scl_chart_free(c);
+
+  /* the old file survived every failure, nothing else was left */
+  size_t n;
+  remove(ok);
+  spit(ok, "old content", 11);
+  scl_chart_new(ctx, &c);
+  scl_chart_set_axis(c, 0, 1, NULL, NAN, NAN);
+  double bx[2] = {-1, 1};
+  scl_chart_add_line(c, bx, ny, 2, NULL, NULL);
+  CHECK(scl_render(ctx, &c, 1, NULL, ok) == SCL_EINVAL, "negative x on log");
+  char *s = slurp(ok, &n);
+  CHECK(s && n == 11 && memcmp(s, "old content", 11) == 0, "old file kept");
+  free(s);
+  scl_chart_free(c);
+  CHECK(nfiles() == before, "no files left: %d vs %d", nfiles(), before);
+}
+
+/* Fail the k-th allocation of scl_render for every k. */
+static void test_render_oom(void) {
+  int done = 0;
+  const char *p = tmp_path("oom.png");
+  for (long k = 1; k < 100 && !done; k++) {
+    alloc_state st = {0, 0, 0};
+    scl_ctx *ctx = scl_ctx_new(test_alloc, &st);
+    scl_chart *c = small_chart(ctx);
+    if (!c) {
+      CHECK(0, "chart");
+      scl_ctx_free(ctx);
+      break;
+    }
+    spit(p, "old", 3);
+    int before = nfiles();
+    st.count = 0;
+    st.fail_at = k;
+    int rc = scl_render(ctx, &c, 1, NULL, p);
+    st.fail_at = 0;
+    if (rc == SCL_OK) {
+      done = 1;
+    } else {
+      size_t n;
+      char *s = slurp(p, &n);
+      CHECK(rc == SCL_ENOMEM, "k=%ld: rc %d %s", k, rc, scl_ctx_errmsg(ctx));
+      CHECK(s && n == 3, "k=%ld: old file intact", k);
+      CHECK(nfiles() == before, "k=%ld: no temporary left", k);
+      free(s);
+    }
+    scl_chart_free(c);
+    scl_ctx_free(ctx);
+    CHECK(st.live == 0, "k=%ld: %ld bytes leaked", k, st.live);
+  }
+  CHECK(done, "render succeeds once allocations do");
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* A 1e6-point curve costs about what a 2e3-point one does. */
+static void test_speed(scl_ctx *ctx) {
+  double ms[2];
+  size_t sizes[2] = {2000, 1000000};
+  for (int s = 0; s < 2; s++) {
+    size_t n = sizes[s];
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) {
+      x[i] = 0.05 * pow(400, (double)i / (double)(n - 1));
+      y[i] = 3 * pow(x[i], -0.1) * (1 + 0.02 * sin((double)i));
+    }
+    scl_chart *c;
+    scl_chart_new(ctx, &c);
+    scl_chart_set_axis(c, 0, 1, "x", NAN, NAN);
+    scl_chart_set_axis(c, 1, 1, "y", NAN, NAN);
+    scl_chart_add_line(c, x, y, n, NULL, "curve");
+    double best = 1e9;
+    for (int r = 0; r < 3; r++) {
+      double t0 = now_ms();
+      CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("speed.png")) == SCL_OK,
+            "%s", scl_ctx_errmsg(ctx));
+      best = fmin(best, now_ms() - t0);
+    }
+    ms[s] = best;
+    scl_chart_free(c);
+    free(x);
+    free(y);
+  }
+  printf("render: 2e3 points %.1f ms, 1e6 points %.1f ms\n", ms[0], ms[1]);
+  CHECK(ms[1] < 3 * ms[0] + 100, "1e6 points: %.1f ms vs %.1f ms", ms[1],
+        ms[0]);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "/tmp/scalelua-render-XXXXXX");
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  scl_ctx *ctx = scl_ctx_new(NULL, NULL);
+  test_chart_api(ctx);
+  test_chart_oom();
+  test_decimate();
+  test_png(ctx);
+  test_best_legend(ctx);
+  test_grid_svg_pdf(ctx);
+  test_golden(ctx);
+  test_errors(ctx);
+  test_render_oom();
+  test_speed(ctx);
+  scl_ctx_free(ctx);
+  if (!getenv("SCALELUA_KEEP_RENDERS")) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+  } else {
+    printf("renders kept in %s\n", dir);
+  }
+  return check_done("test_render");
+}
