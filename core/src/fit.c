@@ -214,7 +214,14 @@ static int check_law(scl_ctx *ctx, const scl_fit *f, const char *what) {
 #define LOGX_HI (30 * 2.302585092994046)
 #define LOGX_STEPS 1500
 
-typedef double (*logfn)(const void *ud, double u); /* function of u = ln x */
+/* A function of u = ln x; *scale receives the size of the terms whose
+ * difference it is, to tell a sign from rounding noise. */
+typedef double (*logfn)(const void *ud, double u, double *scale);
+
+static double value_of(logfn h, const void *ud, double u) {
+  double scale;
+  return h(ud, u, &scale);
+}
 
 /*
  * Brent's method on [a, b] where h(a) and h(b) have opposite signs (or one
@@ -262,26 +269,26 @@ static double brent(logfn h, const void *ud, double a, double b, double fa,
     a = b;
     fa = fb;
     b += fabs(d) > tol ? d : (m > 0 ? tol : -tol);
-    fb = h(ud, b);
+    fb = value_of(h, ud, b);
   }
   return b;
 }
 
 /*
  * The first root of h(u) scanning u = ln x upwards over the grid, refined
- * by Brent.  Returns 1 and sets *u, or 0 when h never changes sign there.
+ * by Brent.  Values within rounding noise of zero (|h| below 16 ulp of the
+ * terms) have no trustworthy sign and are skipped: two laws that differ
+ * by a constant 1 on top of 1e30 are not "meeting" there.  Returns 1 and
+ * sets *u, or 0 when h never changes sign.
  */
 static int first_root(logfn h, const void *ud, double *u) {
   double step = (LOGX_HI - LOGX_LO) / LOGX_STEPS;
-  double u0 = LOGX_LO, h0 = h(ud, u0);
-  for (int k = 1; k <= LOGX_STEPS; k++) {
-    double u1 = LOGX_LO + k * step, h1 = h(ud, u1);
-    if (h0 == 0) {
-      *u = u0;
-      return 1;
-    }
-    if (isfinite(h0) && isfinite(h1) && (h0 > 0) != (h1 > 0)) {
-      *u = h1 == 0 ? u1 : brent(h, ud, u0, u1, h0, h1);
+  double u0 = 0, h0 = NAN;
+  for (int k = 0; k <= LOGX_STEPS; k++) {
+    double u1 = LOGX_LO + k * step, scale, h1 = h(ud, u1, &scale);
+    if (!isfinite(h1) || fabs(h1) <= 16 * DBL_EPSILON * scale) continue;
+    if (!isnan(h0) && (h0 > 0) != (h1 > 0)) {
+      *u = brent(h, ud, u0, u1, h0, h1);
       return 1;
     }
     u0 = u1;
@@ -295,15 +302,18 @@ typedef struct {
   double y;
 } pair;
 
-static double diff_fg(const void *ud, double u) {
+static double diff_fg(const void *ud, double u, double *scale) {
   const pair *p = ud;
-  double x = exp(u);
-  return scl_fit_predict(p->f, x) - scl_fit_predict(p->g, x);
+  double x = exp(u), a = scl_fit_predict(p->f, x), b = scl_fit_predict(p->g, x);
+  *scale = fmax(fabs(a), fabs(b));
+  return a - b;
 }
 
-static double diff_fy(const void *ud, double u) {
+static double diff_fy(const void *ud, double u, double *scale) {
   const pair *p = ud;
-  return scl_fit_predict(p->f, exp(u)) - p->y;
+  double a = scl_fit_predict(p->f, exp(u));
+  *scale = fmax(fabs(a), fabs(p->y));
+  return a - p->y;
 }
 
 int scl_crossover(scl_ctx *ctx, const scl_fit *f, const scl_fit *g, double *x,

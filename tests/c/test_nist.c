@@ -517,7 +517,7 @@ static void linear(scl_ctx *ctx, const char *dir) {
       rc = scl_fit_poly(ctx, X[0], y, n, deg->valueint, NULL, &f);
     } else {
       for (int k = 0; k < 6; k++) {
-        char col[4];
+        char col[16];
         snprintf(col, sizeof col, "x%d", k + 1);
         X[k] = numbers(cJSON_GetObjectItem(data, col), &nx);
       }
