@@ -61,7 +61,7 @@ typedef struct source {
   const unsigned char *data; /* the bytes, after any byte order mark */
   size_t len;
   void *map;                 /* mmap'd file, or */
-  size_t maplen;
+  size_t maplen, released;   /* bytes of the mapping given back */
   char *heap;                /* bytes read into memory */
   size_t heapcap;
 } source;
@@ -185,8 +185,11 @@ static void release_pages(source *s, size_t upto) {
   if (!s->map) return;
   size_t off = (size_t)(s->data - (const unsigned char *)s->map) + upto;
   long pg = sysconf(_SC_PAGESIZE);
-  size_t n = pg > 0 ? off - off % (size_t)pg : 0;
-  if (n) madvise(s->map, n, MADV_DONTNEED);
+  size_t end = pg > 0 ? off - off % (size_t)pg : 0;
+  if (end > s->released) {
+    madvise((char *)s->map + s->released, end - s->released, MADV_DONTNEED);
+    s->released = end;
+  }
 }
 
 /* ---------------------------------------------------------- tokenizers */
@@ -201,7 +204,7 @@ typedef struct tok {
   int fast; /* 1: the scanner; 0: libcsv */
   int eof;
   int err;  /* sticky error code */
-  unsigned char special[256]; /* delimiter, CR, LF */
+  unsigned char special[256]; /* delimiter, CR, LF, quote: the scanner stops */
   /* the current record */
   size_t nf, fcap;
   const char **fptr;
@@ -304,6 +307,22 @@ static int too_long(tok *t, size_t off) {
                    t->max_field);
 }
 
+/* From here on, libcsv reads this source (from t->pos, a record start). */
+static void lib_start(tok *t) {
+  csv_init(&t->p, CSV_STRICT | CSV_STRICT_FINI);
+  csv_set_delim(&t->p, t->delim);
+  csv_set_quote(&t->p, t->quote);
+  csv_set_space_func(&t->p, lib_no_space);
+  csv_set_realloc_func(&t->p, lib_realloc);
+  csv_set_free_func(&t->p, lib_free);
+  csv_set_blk_size(&t->p, 4096);
+  t->p_live = 1;
+  t->fast = 0;
+  t->fstart = t->pos;
+}
+
+static int lib_next(tok *t);
+
 static int tok_init(tok *t, scl_ctx *ctx, const source *s,
                     unsigned char delim, unsigned char quote,
                     size_t max_field, int mode) {
@@ -317,23 +336,19 @@ static int tok_init(tok *t, scl_ctx *ctx, const source *s,
   t->max_field = max_field;
   t->lc_line = 1;
   t->special[delim] = t->special['\r'] = t->special['\n'] = 1;
-  int has_quote = quote && t->len && memchr(t->buf, quote, t->len);
-  if (mode == SCLI_TOK_FAST && has_quote)
+  if (quote) t->special[quote] = 1;
+  /*
+   * AUTO starts with the scanner and hands over to libcsv at the start of
+   * the first record holding a quote (see fast_next): a file is never
+   * read ahead just to look for quotes.
+   */
+  if (mode == SCLI_TOK_FAST && quote && t->len &&
+      memchr(t->buf, quote, t->len))
     return scli_error(ctx, SCL_EINVAL,
                       "%s: the fast tokenizer cannot read quoted input",
                       t->name);
-  t->fast = !quote || mode == SCLI_TOK_FAST ||
-            (mode == SCLI_TOK_AUTO && !has_quote);
-  if (!t->fast) {
-    csv_init(&t->p, CSV_STRICT | CSV_STRICT_FINI);
-    csv_set_delim(&t->p, delim);
-    csv_set_quote(&t->p, quote);
-    csv_set_space_func(&t->p, lib_no_space);
-    csv_set_realloc_func(&t->p, lib_realloc);
-    csv_set_free_func(&t->p, lib_free);
-    csv_set_blk_size(&t->p, 4096);
-    t->p_live = 1;
-  }
+  t->fast = !quote || mode != SCLI_TOK_LIBCSV;
+  if (!t->fast) lib_start(t);
   return SCL_OK;
 }
 
@@ -373,9 +388,9 @@ static int grow_fields(tok *t) {
 }
 
 /*
- * The first delimiter, CR or LF at or after p (end if none).  SSE2 looks
- * at 16 bytes per step; fields in logs are short, so one step usually
- * finds the end.
+ * The first delimiter, CR, LF or quote at or after p (end if none).  SSE2
+ * looks at 16 bytes per step; fields in logs are short, so one step
+ * usually finds the end.
  */
 static inline const unsigned char *scan_field(const tok *t,
                                               const unsigned char *p,
@@ -383,11 +398,12 @@ static inline const unsigned char *scan_field(const tok *t,
 #ifdef __SSE2__
   const __m128i vd = _mm_set1_epi8((char)t->delim);
   const __m128i vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
+  const __m128i vq = _mm_set1_epi8((char)(t->quote ? t->quote : t->delim));
   while (end - p >= 16) {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, vd),
-                               _mm_or_si128(_mm_cmpeq_epi8(x, vn),
-                                            _mm_cmpeq_epi8(x, vr)));
+    __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vq)),
+        _mm_or_si128(_mm_cmpeq_epi8(x, vn), _mm_cmpeq_epi8(x, vr)));
     unsigned mask = (unsigned)_mm_movemask_epi8(hit);
     if (mask) return p + __builtin_ctz(mask);
     p += 16;
@@ -398,7 +414,10 @@ static inline const unsigned char *scan_field(const tok *t,
   return p;
 }
 
-/* The scanner: one record of quote-free input. */
+/*
+ * The scanner: one record of quote-free input.  At a quote it goes back to
+ * the start of the record and lets libcsv read the rest of the source.
+ */
 static int fast_next(tok *t) {
   const unsigned char *b = t->buf, *end = b + t->len, *p = b + t->pos;
   unsigned char delim = t->delim;
@@ -413,6 +432,11 @@ static int fast_next(tok *t) {
   for (;;) {
     const unsigned char *s = p;
     p = scan_field(t, p, end);
+    if (p < end && *p == t->quote && t->quote) {
+      t->pos = t->rec_off;
+      lib_start(t);
+      return lib_next(t);
+    }
     size_t n = (size_t)(p - s);
     if (n > t->max_field) return too_long(t, (size_t)(s - b));
     if (t->nf == t->fcap) {
@@ -467,7 +491,8 @@ static void lib_on_row(int c, void *ud) {
 static size_t chunk_end(const tok *t, size_t s) {
   size_t lim = t->len - s > LIBCSV_CHUNK ? s + LIBCSV_CHUNK : t->len;
   const unsigned char *b = t->buf;
-  while (s < lim && !t->special[b[s]]) s++;
+  unsigned char d = t->delim;
+  while (s < lim && b[s] != d && b[s] != '\n' && b[s] != '\r') s++;
   return s < lim ? s + 1 : lim;
 }
 
@@ -830,14 +855,20 @@ static int check_header(ingest *g, tok *tk, const source *s) {
   return SCL_OK;
 }
 
-/* Make room for more rows, sized from the bytes read so far. */
+/*
+ * Make room for more rows.  Steps of an eighth keep the overshoot (the
+ * memory peak above the final size) small; glibc grows big blocks with
+ * mremap, so the steps copy nothing.  Near the end of the input the
+ * estimate from the bytes read so far takes over, so the last step is
+ * not an eighth too big.
+ */
 static int grow_rows(ingest *g, size_t consumed) {
-  double est = consumed ? (double)g->nrows * ((double)g->total /
-                                              (double)consumed)
-                        : 0;
-  size_t want = (size_t)(est * 1.05) + 64;
-  size_t minimum = g->cap + g->cap / 4;
-  if (want < minimum) want = minimum;
+  size_t want = g->cap + (g->cap / 8 > 4096 ? g->cap / 8 : 4096);
+  if (consumed > g->total / 2) {
+    double est = (double)g->nrows * ((double)g->total / (double)consumed);
+    size_t e = (size_t)(est * 1.01) + 1024;
+    if (e > g->cap && e < want) want = e;
+  }
   int rc = scli_table_reserve(g->t, want);
   if (rc) return rc;
   g->cap = want;
@@ -952,6 +983,7 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
   const unsigned char *b = tk->buf, *end = b + tk->len;
   const unsigned char *sp = tk->special;
   unsigned char delim = tk->delim;
+  int quote = tk->quote ? tk->quote : -1;
   size_t nf = g->nfields, max_field = tk->max_field;
   int empty_na = 0, rc;
   for (size_t i = 0; i < g->r.nna; i++) empty_na |= g->r.na[i][0] == '\0';
@@ -966,7 +998,7 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
     else filek = (long)k;
   }
   rc = SCL_OK;
-  while (!tk->eof) {
+  while (!tk->eof && tk->fast) {
     const unsigned char *p = b + tk->pos;
     while (p < end && (*p == '\n' || *p == '\r')) p++;
     if (p == end) {
@@ -985,6 +1017,7 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
       if (k >= 0 && g->oc[k].state != ST_STR) {
         double v;
         const char *stop;
+        if (p < end && *p == quote) break;
         if (p < end && !sp[*p]) {
           if (!scli_parse_prefix((const char *)p, (const char *)end, &v,
                                  &stop))
@@ -999,7 +1032,7 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
         g->num[k][row] = v;
       } else {
         p = scan_field(tk, p, end);
-        if ((size_t)(p - f) > max_field) break;
+        if ((p < end && *p == quote) || (size_t)(p - f) > max_field) break;
         if (k >= 0 && (rc = scli_table_intern(g->t, (size_t)k, (const char *)f,
                                               (size_t)(p - f),
                                               &g->code[k][row])))
@@ -1009,7 +1042,7 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
       if (j + 1 < nf) {
         if (p == end || *p != delim) break;
         p++;
-      } else if (p < end && *p == delim) {
+      } else if (p < end && *p != '\n' && *p != '\r') {
         break;
       }
     }

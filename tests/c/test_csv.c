@@ -573,12 +573,16 @@ static unsigned rnd(unsigned n) {
   return (unsigned)(rs % n);
 }
 
-/* Compare the two tokenizers record by record; 1 when they agree. */
+/*
+ * Compare libcsv with the scanner (mode SCLI_TOK_FAST) or with the
+ * automatic choice (SCLI_TOK_AUTO: scanner, then libcsv from the first
+ * record with a quote) record by record; 1 when they agree.
+ */
 static int same_records(const char *buf, size_t len, const scl_csv_opts *o,
-                        scl_ctx *c1, scl_ctx *c2, long *records) {
+                        scl_ctx *c1, scl_ctx *c2, long *records, int mode) {
   scl_csv_reader *a, *b;
   int ra = scli_csv_open_buffer(c1, "d.csv", buf, len, o, SCLI_TOK_LIBCSV, &a);
-  int rb = scli_csv_open_buffer(c2, "d.csv", buf, len, o, SCLI_TOK_FAST, &b);
+  int rb = scli_csv_open_buffer(c2, "d.csv", buf, len, o, mode, &b);
   if (ra || rb) {
     scl_csv_close(a);
     scl_csv_close(b);
@@ -613,12 +617,11 @@ static int same_records(const char *buf, size_t len, const scl_csv_opts *o,
 
 /* Compare the tables (or errors) the two tokenizers lead to. */
 static int same_tables(const char *buf, size_t len, const scl_csv_opts *o,
-                       scl_ctx *c1, scl_ctx *c2, int *errors) {
+                       scl_ctx *c1, scl_ctx *c2, int *errors, int mode) {
   scl_table *a, *b;
   int ra = scli_table_read_csv_buffer_tok(c1, "d.csv", buf, len, o,
                                           SCLI_TOK_LIBCSV, &a);
-  int rb = scli_table_read_csv_buffer_tok(c2, "d.csv", buf, len, o,
-                                          SCLI_TOK_FAST, &b);
+  int rb = scli_table_read_csv_buffer_tok(c2, "d.csv", buf, len, o, mode, &b);
   int same = ra == rb;
   if (same && ra) {
     (*errors)++;
@@ -660,13 +663,39 @@ static void test_differential(void) {
     scl_csv_opts_init(&o);
     if (rnd(4) == 0) o.delimiter = ';';
     if (rnd(3) == 0) o.max_field = 1 + rnd(6);
-    if (!same_records(buf, len, &o, c1, c2, &records)) {
+    if (!same_records(buf, len, &o, c1, c2, &records, SCLI_TOK_FAST)) {
       if (diff++ < 5) printf("records differ on input %d\n", it);
     }
     n++;
   }
   CHECK(diff == 0, "%d of %d random inputs tokenized differently", diff, n);
   CHECK(records > 100000, "only %ld records compared", records);
+
+  /* With quotes: the automatic choice against libcsv alone. */
+  static const char qalpha[] = "ab1.,,,\n\n\r \"\"\"e-9";
+  diff = 0;
+  records = 0;
+  for (int it = 0; it < 40000; it++) {
+    size_t len = rnd(120);
+    for (size_t i = 0; i < len; i++) {
+      /* mostly quote-free prefixes, so the hand-over happens late */
+      unsigned r = rnd(100);
+      buf[i] = r == 0 ? '\0' : (r < 97 || i > 60) ? qalpha[rnd(sizeof qalpha - 5)]
+                                                  : '"';
+      if (i > 40 && rnd(10) == 0) buf[i] = qalpha[rnd(sizeof qalpha - 1)];
+    }
+    scl_csv_opts_init(&o);
+    if (rnd(3) == 0) o.max_field = 1 + rnd(6);
+    if (!same_records(buf, len, &o, c1, c2, &records, SCLI_TOK_AUTO)) {
+      if (diff++ < 5) printf("auto records differ on input %d\n", it);
+    }
+    int dummy = 0;
+    if (!same_tables(buf, len, &o, c1, c2, &dummy, SCLI_TOK_AUTO)) {
+      if (diff++ < 5) printf("auto tables differ on input %d\n", it);
+    }
+  }
+  CHECK(diff == 0, "%d quoted random inputs read differently", diff);
+  CHECK(records > 30000, "only %ld quoted records compared", records);
 
   /* Generated logs, with blanks, CRLF, NA, ragged rows and text. */
   int tdiff = 0;
@@ -698,10 +727,24 @@ static void test_differential(void) {
       o.types = ty;
       o.ntypes = 1;
     }
-    if (!same_tables(buf, at, &o, c1, c2, &errors)) {
+    if (!same_tables(buf, at, &o, c1, c2, &errors, SCLI_TOK_FAST)) {
       if (tdiff++ < 5) printf("tables differ on:\n%.*s\n", (int)at, buf);
     }
-    if (!same_records(buf, at, &o, c1, c2, &records)) tdiff++;
+    if (!same_records(buf, at, &o, c1, c2, &records, SCLI_TOK_FAST)) tdiff++;
+    /* The same log with a quoted field somewhere: AUTO switches there. */
+    if (at > 20 && rnd(2)) {
+      size_t q = 20 + rnd((unsigned)(at - 20));
+      while (q < at && buf[q] != ',' && buf[q] != '\n') q++;
+      if (q + 1 < at && buf[q] == ',') {
+        memmove(buf + q + 4, buf + q + 1, at - q - 1);
+        memcpy(buf + q + 1, "\"x\"", 3);
+        at += 3;
+        if (!same_tables(buf, at, &o, c1, c2, &errors, SCLI_TOK_AUTO)) {
+          if (tdiff++ < 5) printf("auto tables differ on:\n%.*s\n", (int)at, buf);
+        }
+        if (!same_records(buf, at, &o, c1, c2, &records, SCLI_TOK_AUTO)) tdiff++;
+      }
+    }
   }
   CHECK(tdiff == 0, "%d generated logs read differently", tdiff);
   CHECK(errors > 100, "only %d error cases compared", errors);
