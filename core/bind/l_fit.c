@@ -60,7 +60,7 @@ static const char *const OPT_NAMES[] = {
  */
 static const double *param_vector(lua_State *L, int idx, const char *what,
                                   const char *const *names, size_t np,
-                                  size_t *n) {
+                                  int need_all, size_t *n) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE || !names)
     return sclb_checkvector(L, idx, n, what);
@@ -70,7 +70,9 @@ static const double *param_vector(lua_State *L, int idx, const char *what,
   for (size_t j = 0; j < m; j++) {
     int t = lua_geti(L, idx, (lua_Integer)j + 1);
     if (t == LUA_TNIL && j < np) t = lua_getfield(L, idx, names[j]);
-    if (t == LUA_TNIL) {
+    if (t == LUA_TNIL && need_all && j < np) {
+      luaL_error(L, "%s: no value for parameter '%s'", what, names[j]);
+    } else if (t == LUA_TNIL) {
       v[j] = NAN;
     } else if (t == LUA_TNUMBER) {
       v[j] = lua_tonumber(L, -1);
@@ -189,15 +191,15 @@ static void check_opts(lua_State *L, int idx, const char *fn,
   }
   if (lua_getfield(L, idx, "start") != LUA_TNIL) {
     snprintf(what, sizeof what, "%s: start", fn);
-    fo->o.start = param_vector(L, -1, what, pnames, np, &fo->nstart);
+    fo->o.start = param_vector(L, -1, what, pnames, np, 1, &fo->nstart);
   }
   if (lua_getfield(L, idx, "lower") != LUA_TNIL) {
     snprintf(what, sizeof what, "%s: lower", fn);
-    fo->o.lower = param_vector(L, -1, what, pnames, np, &fo->nlower);
+    fo->o.lower = param_vector(L, -1, what, pnames, np, 0, &fo->nlower);
   }
   if (lua_getfield(L, idx, "upper") != LUA_TNIL) {
     snprintf(what, sizeof what, "%s: upper", fn);
-    fo->o.upper = param_vector(L, -1, what, pnames, np, &fo->nupper);
+    fo->o.upper = param_vector(L, -1, what, pnames, np, 0, &fo->nupper);
   }
 }
 
@@ -559,6 +561,7 @@ static int law_fit(lua_State *L, int saturating) {
   const char *fn = saturating ? "fit_saturating" : "fit_powerlaw";
   scl_ctx *ctx = sclb_ctx(L);
   const double *x, *y;
+  lua_settop(L, 3); /* vectors get pushed above the arguments */
   size_t n = check_xy(L, 1, 2, &x, &y, fn);
   fit_opts fo;
   size_t np = saturating ? 3 : 2;
@@ -581,6 +584,7 @@ static int l_fit_saturating(lua_State *L) { return law_fit(L, 1); }
 static int l_fit_poly(lua_State *L) {
   scl_ctx *ctx = sclb_ctx(L);
   const double *x, *y;
+  lua_settop(L, 4);
   size_t n = check_xy(L, 1, 2, &x, &y, "fit_poly");
   lua_Integer deg = luaL_checkinteger(L, 3);
   luaL_argcheck(L, deg >= 0 && deg <= 50, 3, "degree must be 0..50");
@@ -868,6 +872,7 @@ static int l_compute_ratio(lua_State *L) {
   scl_ctx *ctx = sclb_ctx(L);
   const scl_fit *f = checkfit(L, 1), *g = checkfit(L, 2);
   double y = luaL_checknumber(L, 3), r;
+  luaL_argcheck(L, lua_gettop(L) == 3, 4, "want 3 arguments");
   if (scl_compute_ratio(ctx, f, g, y, &r) != SCL_OK) return sclb_fail(L, ctx);
   lua_pushnumber(L, r);
   return 1;

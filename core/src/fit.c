@@ -328,11 +328,12 @@ int scl_crossover(scl_ctx *ctx, const scl_fit *f, const scl_fit *g, double *x,
     /* a1 x^b1 = a2 x^b2  <=>  ln x = ln(a2/a1) / (b1 - b2) */
     double a1 = f->params[0], b1 = f->params[1];
     double a2 = g->params[0], b2 = g->params[1];
-    if (b1 == b2 || a1 == 0 || a2 == 0 || (a1 > 0) != (a2 > 0))
-      return SCL_OK;
-    double lx = log(a2 / a1) / (b1 - b2);
-    if (!isfinite(lx) || !isfinite(exp(lx))) return SCL_OK;
-    *x = exp(lx);
+    if (fabs(b1 - b2) <= 4 * DBL_EPSILON * fmax(fabs(b1), fabs(b2)) ||
+        a1 == 0 || a2 == 0 || (a1 > 0) != (a2 > 0))
+      return SCL_OK; /* parallel (to rounding), or of opposite signs */
+    double xc = exp(log(a2 / a1) / (b1 - b2));
+    if (!(xc > 0) || !isfinite(xc)) return SCL_OK; /* beyond doubles */
+    *x = xc;
     *found = 1;
     return SCL_OK;
   }
