@@ -14,6 +14,7 @@
 #include "check.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
@@ -759,6 +760,47 @@ static void test_render_oom(void) {
   CHECK(done, "render succeeds once allocations do");
 }
 
+typedef struct {
+  const char *path;
+  int rc[4];
+} thread_job;
+
+/* Each thread renders with its own context; the renderer serialises the
+ * PLplot part. */
+static void *render_thread(void *arg) {
+  thread_job *t = arg;
+  scl_ctx *ctx = scl_ctx_new(NULL, NULL);
+  scl_chart *c = small_chart(ctx);
+  for (int i = 0; i < 4; i++) t->rc[i] = scl_render(ctx, &c, 1, NULL, t->path);
+  scl_chart_free(c);
+  scl_ctx_free(ctx);
+  return NULL;
+}
+
+static void test_threads(void) {
+  char paths[3][512];
+  thread_job jobs[3];
+  pthread_t th[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(paths[i], sizeof paths[i], "%s/thread%d.%s", dir, i,
+             i == 1 ? "svg" : "png");
+    jobs[i].path = paths[i];
+    pthread_create(&th[i], NULL, render_thread, &jobs[i]);
+  }
+  for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 3; i++)
+    for (int k = 0; k < 4; k++)
+      CHECK(jobs[i].rc[k] == SCL_OK, "thread %d render %d: %d", i, k,
+            jobs[i].rc[k]);
+  image im;
+  CHECK(png_read(paths[2], &im) && im.w == 960, "thread PNG intact");
+  free(im.px);
+  size_t n;
+  char *svg = slurp(paths[1], &n);
+  CHECK(svg && n > 1000 && strstr(svg, "</svg>"), "thread SVG intact");
+  free(svg);
+}
+
 static double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -817,6 +859,7 @@ int main(void) {
   test_golden(ctx);
   test_errors(ctx);
   test_render_oom();
+  test_threads();
   test_speed(ctx);
   scl_ctx_free(ctx);
   if (!getenv("SCALELUA_KEEP_RENDERS")) {
