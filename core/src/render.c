@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* PLplot keeps global state: one render at a time. */
@@ -1029,6 +1030,53 @@ static int normalize_svg(scl_ctx *ctx, const char *tmp) {
   return rc;
 }
 
+/*
+ * cairo stamps PDFs with the time of writing.  For reproducible figures,
+ * honour SOURCE_DATE_EPOCH (reproducible-builds.org) when it is set: the
+ * 14 date digits are overwritten in place, so the xref offsets stay valid.
+ */
+static int pdf_date(scl_ctx *ctx, const char *tmp) {
+  const char *epoch = getenv("SOURCE_DATE_EPOCH");
+  if (!epoch || !*epoch) return SCL_OK;
+  char *end;
+  long long t = strtoll(epoch, &end, 10);
+  struct tm tm;
+  time_t tt = (time_t)t;
+  if (*end || t < 0 || !gmtime_r(&tt, &tm)) return SCL_OK;
+  char stamp[32];
+  snprintf(stamp, sizeof stamp, "%04d%02d%02d%02d%02d%02d",
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec);
+  if (strlen(stamp) != 14) return SCL_OK;
+  FILE *f = fopen(tmp, "r+b");
+  if (!f) return scli_error(ctx, SCL_EIO, "render: cannot reopen '%s'", tmp);
+  static const char key[] = "/CreationDate (D:";
+  char win[4096 + sizeof key];
+  size_t have = 0;
+  long base = 0; /* file offset of win[0] */
+  int rc = SCL_OK;
+  for (;;) {
+    size_t got = fread(win + have, 1, sizeof win - have - 1, f);
+    have += got;
+    win[have] = '\0';
+    char *hit = memmem(win, have, key, sizeof key - 1);
+    if (hit && (size_t)(hit - win) + sizeof key - 1 + 14 <= have) {
+      long at = base + (long)(hit - win) + (long)sizeof key - 1;
+      if (fseek(f, at, SEEK_SET) != 0 || fwrite(stamp, 1, 14, f) != 14)
+        rc = scli_error(ctx, SCL_EIO, "render: cannot write '%s'", tmp);
+      break;
+    }
+    if (got == 0) break;
+    size_t keep = have < sizeof key + 14 ? have : sizeof key + 14;
+    memmove(win, win + have - keep, keep);
+    base += (long)(have - keep);
+    have = keep;
+  }
+  if (fclose(f) != 0 && rc == SCL_OK)
+    rc = scli_error(ctx, SCL_EIO, "render: cannot write '%s'", tmp);
+  return rc;
+}
+
 /* Run PLplot on the temporary file; SCL_OK or SCL_ERENDER. */
 static int run_plplot(job *j, const scl_figure_opts *o, const char *dev,
                       const char *tmp) {
@@ -1133,6 +1181,7 @@ int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
   rc = run_plplot(&j, opts, f->dev, tmp);
   pthread_mutex_unlock(&render_lock);
   if (!rc && strcmp(f->dev, "svgcairo") == 0) rc = normalize_svg(ctx, tmp);
+  if (!rc && strcmp(f->dev, "pdfcairo") == 0) rc = pdf_date(ctx, tmp);
   if (!rc && rename(tmp, path) != 0)
     rc = scli_error(ctx, SCL_EIO, "render: cannot rename to '%s': %s", path,
                     strerror(errno));

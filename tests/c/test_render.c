@@ -590,6 +590,20 @@ static void test_grid_svg_pdf(scl_ctx *ctx) {
   char *pdf = slurp(tmp_path("grid.pdf"), &n);
   CHECK(pdf && n > 1000 && memcmp(pdf, "%PDF-", 5) == 0, "pdf header");
   free(pdf);
+  /* SOURCE_DATE_EPOCH fixes the PDF's creation date: identical bytes */
+  setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  size_t n2;
+  CHECK(scl_render(ctx, p, 3, &o, tmp_path("e1.pdf")) == SCL_OK, "pdf 1");
+  CHECK(scl_render(ctx, p, 3, &o, tmp_path("e2.pdf")) == SCL_OK, "pdf 2");
+  unsetenv("SOURCE_DATE_EPOCH");
+  pdf = slurp(tmp_path("e1.pdf"), &n);
+  char *pdf2 = slurp(tmp_path("e2.pdf"), &n2);
+  CHECK(pdf && memmem(pdf, n, "/CreationDate (D:20231114221320Z)", 33),
+        "date from SOURCE_DATE_EPOCH");
+  CHECK(pdf && pdf2 && n == n2 && memcmp(pdf, pdf2, n) == 0,
+        "reproducible PDF");
+  free(pdf);
+  free(pdf2);
   CHECK(scl_render(ctx, p, 3, &o, tmp_path("UPPER.SVG")) == SCL_OK,
         "extension case");
   for (int i = 0; i < 3; i++) scl_chart_free(p[i]);
