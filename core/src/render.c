@@ -375,14 +375,13 @@ static void set_color(uint32_t rgb, double alpha) {
 }
 
 /* Text at page position (x, y); just 0 left, 0.5 centre, 1 right. */
-static void text(const job *j, double x, double y, double size, int vertical,
-                 double just, const char *s) {
+static void text(double x, double y, double size, int vertical, double just,
+                 const char *s) {
   plschr(size / FONT_PER_MM, 1.0);
   if (vertical)
     plptex(x, y, 0, 1, just, s);
   else
     plptex(x, y, 1, 0, just, s);
-  (void)j;
 }
 
 /* The font size, at most size, at which s spans no more than room units
@@ -605,9 +604,9 @@ static void draw_axes(const job *j, const panel_lay *p) {
       double gap = (TICK_MAJOR + TICK_PAD) * k;
       if (a == 0) {
         double up = (measure(t->label).sup ? SUP_TOP : CAP_TOP) * j->fs;
-        text(j, c, p->by0 - gap - up, j->fs, 0, 0.5, t->label);
+        text(c, p->by0 - gap - up, j->fs, 0, 0.5, t->label);
       } else {
-        text(j, p->bx0 - gap, c, j->fs, 0, 1.0, t->label);
+        text(p->bx0 - gap, c, j->fs, 0, 1.0, t->label);
       }
     }
   }
@@ -624,17 +623,17 @@ static void draw_axes(const job *j, const panel_lay *p) {
   if (xl) {
     double y = p->by0 - (TICK_MAJOR + TICK_PAD + LABEL_PAD) * k -
                xh * j->fs - CAP_TOP * j->fs;
-    text(j, cx, y, fit_size(xl, j->fs, room_at(j, cx, j->W)), 0, 0.5, xl);
+    text(cx, y, fit_size(xl, j->fs, room_at(j, cx, j->W)), 0, 0.5, xl);
   }
   if (yl) {
     double x = p->bx0 - (TICK_MAJOR + TICK_PAD + LABEL_PAD) * k -
                yw * j->fs - DESC_BELOW * j->fs;
-    text(j, x, cy, fit_size(yl, j->fs, room_at(j, cy, j->H)), 1, 0.5, yl);
+    text(x, cy, fit_size(yl, j->fs, room_at(j, cy, j->H)), 1, 0.5, yl);
   }
   if (p->c->title) {
     double fs = j->fs * TITLE_SCALE;
     double y = fmax(p->by0, p->by1) + TITLE_PAD * k + DESC_BELOW * fs;
-    text(j, cx, y, fit_size(p->c->title, fs, room_at(j, cx, j->W)), 0, 0.5,
+    text(cx, y, fit_size(p->c->title, fs, room_at(j, cx, j->W)), 0, 0.5,
          p->c->title);
   }
 }
@@ -832,7 +831,7 @@ static void draw_legend(const job *j, const panel_lay *p) {
         marker(j, s->marker, s->marker_size, (hx0 + hx1) / 2, rowy, 1, 1);
     }
     ink();
-    text(j, hx1 + LEG_TEXTPAD * fs, rowy, fs, 0, 0, l->legend);
+    text(hx1 + LEG_TEXTPAD * fs, rowy, fs, 0, 0, l->legend);
     rowy -= b.row;
   }
 }
@@ -967,7 +966,7 @@ static void draw_figure(job *j, const scl_figure_opts *o) {
     page_coords(j);
     ink();
     double fs = TITLE_SCALE * j->fs;
-    text(j, j->W / 2, j->H - 0.6 * j->fs - CAP_TOP * fs, fs, 0, 0.5,
+    text(j->W / 2, j->H - 0.6 * j->fs - CAP_TOP * fs, fs, 0, 0.5,
          o->title);
   }
 }
