@@ -1,6 +1,6 @@
 #!/bin/sh
 # The README's quick-start example prints a per-run summary.
-. tests/examples/lib.sh
+. tests/examples/common.inc
 out=$("$SL" examples/quickstart/summary.lua 2>&1)
 rc=$?
 check "runs" [ "$rc" -eq 0 ]
