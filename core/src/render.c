@@ -180,6 +180,14 @@ static int settle_axes(scl_ctx *ctx, size_t pi, panel_lay *pl) {
     axis_lay *ax = &pl->ax[a];
     ax->log = c->axis[a].log;
     double dmin = INFINITY, dmax = -INFINITY;
+    double xlo = -INFINITY, xhi = INFINITY; /* the x range in data units */
+    if (a == 1) {
+      const axis_lay *xa = &pl->ax[0];
+      double u0 = xa->log ? pow(10, xa->t0) : xa->t0;
+      double u1 = xa->log ? pow(10, xa->t1) : xa->t1;
+      xlo = fmin(u0, u1);
+      xhi = fmax(u0, u1);
+    }
     for (size_t li = 0; li < c->nlayers; li++) {
       const scli_layer *l = &c->layers[li];
       const double *vs[2] = {a ? l->y : l->x, a && l->y2 ? l->y2 : NULL};
@@ -199,6 +207,10 @@ static int settle_axes(scl_ctx *ctx, size_t pi, panel_lay *pl) {
                                           : axis_name(a),
                 i + 1, v[i], axis_name(a));
           if (!isfinite(v[i])) continue;
+          /* y limits from the points inside the x range only: a curve
+           * that starts left of an explicit x limit should not stretch
+           * the y axis for points nobody sees */
+          if (a == 1 && !(l->x[i] >= xlo && l->x[i] <= xhi)) continue;
           if (v[i] < dmin) dmin = v[i];
           if (v[i] > dmax) dmax = v[i];
         }

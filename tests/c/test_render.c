@@ -535,6 +535,35 @@ static void test_best_legend(scl_ctx *ctx) {
   scl_chart_free(c);
 }
 
+/* With explicit x limits, y limits come from the points inside them. */
+static void test_visible_y(scl_ctx *ctx) {
+  scl_chart *c;
+  scl_chart_new(ctx, &c);
+  double x[12], y[12];
+  for (int i = 0; i < 12; i++) {
+    x[i] = i - 1;               /* -1 .. 10 */
+    y[i] = i < 2 ? 1000 : i / 10.0; /* huge where x < 1 */
+  }
+  scl_style s;
+  scl_style_init(&s);
+  s.color = 0xd62728;
+  scl_chart_set_axis(c, 0, 0, NULL, 1, 10);
+  scl_chart_add_line(c, x, y, 12, &s, NULL);
+  const char *p = tmp_path("visible.png");
+  CHECK(scl_render(ctx, &c, 1, NULL, p) == SCL_OK, "%s", scl_ctx_errmsg(ctx));
+  image im;
+  if (png_read(p, &im)) {
+    /* the visible part rises across the whole height of the axes */
+    long top = count_color(&im, 0xd62728, 8, 0, 0, im.w, im.h / 3);
+    long bottom = count_color(&im, 0xd62728, 8, 0, im.h * 2 / 3, im.w, im.h);
+    CHECK(top > 200 && bottom > 200, "top %ld, bottom %ld", top, bottom);
+    free(im.px);
+  } else {
+    CHECK(0, "decode");
+  }
+  scl_chart_free(c);
+}
+
 static void test_grid_svg_pdf(scl_ctx *ctx) {
   scl_chart *p[3] = {small_chart(ctx), moba_chart(ctx, 100), small_chart(ctx)};
   CHECK(p[0] && p[1] && p[2], "charts");
@@ -869,6 +898,7 @@ int main(void) {
   test_decimate();
   test_png(ctx);
   test_best_legend(ctx);
+  test_visible_y(ctx);
   test_grid_svg_pdf(ctx);
   test_golden(ctx);
   test_errors(ctx);
