@@ -550,6 +550,10 @@ SCL_API void scl_figure_opts_init(scl_figure_opts *o);
  * beside path and renamed into place, so path holds either its old content
  * or the complete new one.  Bad paths, formats and non-positive data on a
  * log axis fail with SCL_EINVAL / SCL_EIO before PLplot is started.
+ * Titles, labels and legends are UTF-8 PLplot text ("#u".."#d" for a
+ * superscript, "##" for a '#').  The same charts give byte-identical SVG;
+ * PDFs too when SOURCE_DATE_EPOCH is set (their creation date).  With
+ * explicit x limits, automatic y limits consider the points inside them.
  */
 SCL_API int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
                        const scl_figure_opts *opts, const char *path);
