@@ -292,15 +292,19 @@ static int cmp_d(const void *a, const void *b) {
   return u < v ? -1 : u > v;
 }
 
-/* One random problem, checked in both modes against the reference. */
-static void random_case(scl_ctx *ctx, int *bad) {
-  enum { MAXC = 8, MAXP = 40 };
-  static double xs[MAXC][MAXP], ys[MAXC][MAXP];
+enum { MAXC = 40, MAXP = 300 };
+static double xs[MAXC][MAXP], ys[MAXC][MAXP], all[MAXC * MAXP];
+
+/*
+ * One random problem of up to maxc curves of up to maxp points, checked in
+ * both modes against the reference.  Small problems on fine grids send
+ * long segments to the tree; many dense curves mostly update directly.
+ */
+static void random_case(scl_ctx *ctx, size_t maxc, size_t maxp, int *bad) {
   scl_curve c[MAXC];
-  size_t nc = 1 + (size_t)(urand() * MAXC), nvalid = 0, nexcl = 0;
-  double all[MAXC * MAXP];
+  size_t nc = 1 + (size_t)(urand() * (double)maxc), nvalid = 0, nexcl = 0;
   for (size_t k = 0; k < nc; k++) {
-    size_t n = 1 + (size_t)(urand() * MAXP);
+    size_t n = 1 + (size_t)(urand() * (double)(urand() < 0.3 ? 3 : maxp));
     double lo = -2 + 3 * urand(), span = 0.1 + 3 * urand();
     double level = 1 + 5 * urand(), slope = -0.5 * urand();
     for (size_t i = 0; i < n; i++) {
@@ -345,7 +349,7 @@ static void random_case(scl_ctx *ctx, int *bad) {
   scl_envelope_free(ctx, e);
 
   /* GRID: each covered grid point, in order, with the brute minimum */
-  size_t g = 2 + (size_t)(urand() * 300);
+  size_t g = 2 + (size_t)(urand() * 3000);
   e = run(ctx, c, nc, SCL_ENV_GRID, g);
   if (!e) return;
   double lo = all[0], hi = all[nu - 1];
@@ -370,8 +374,11 @@ static void random_case(scl_ctx *ctx, int *bad) {
 
 static void test_random(scl_ctx *ctx) {
   int bad = 0;
-  for (int t = 0; t < 2000; t++) random_case(ctx, &bad);
+  for (int t = 0; t < 2000; t++) random_case(ctx, 8, 40, &bad);
   CHECK(bad == 0, "%d mismatches against the brute-force reference", bad);
+  bad = 0;
+  for (int t = 0; t < 30; t++) random_case(ctx, MAXC, MAXP, &bad);
+  CHECK(bad == 0, "large: %d mismatches against the reference", bad);
 }
 
 /* ------------------------------------------------ allocation failure */
