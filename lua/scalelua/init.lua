@@ -14,6 +14,12 @@ sl.PFLOPS_DAY = 8.64e19
 -- `scalelua --outdir DIR` sets it.
 sl.outdir = nil
 
+-- sl.here(path): path relative to the directory of the calling recipe
+-- (absolute paths unchanged), so recipes run from any directory.
+function sl.here(path)
+  return util.join(util.caller_dir(2), path)
+end
+
 -- Tables ------------------------------------------------------------------
 sl.read_csv = core.read_csv
 sl.read_csv_string = core.read_csv_string
