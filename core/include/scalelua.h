@@ -314,13 +314,14 @@ SCL_API void scl_envelope_free(scl_ctx *ctx, scl_envelope *e);
 
 /*
  * Smoothers: out[i] for y[i], n values; out may be y itself (in place).
- * NaN values of y are missing: they enter no average and their out is NaN.
+ * NaN (and infinite) values of y are missing: they enter no average and
+ * their out is NaN.
  * SCL_EINVAL for bad parameters; in place, trailing and proportional need
  * one copy of y (SCL_ENOMEM).
  *
  * EMA with bias correction (as Adam does): weight alpha in (0, 1] on the
  * new value, m_t = (1-alpha) m_{t-1} + alpha y_t from m_0 = 0, out =
- * m_t / (1 - (1-alpha)^t), t counting the non-NaN values so far.
+ * m_t / (1 - (1-alpha)^t), t counting the finite values so far.
  */
 SCL_API int scl_smooth_ema(scl_ctx *ctx, const double *y, size_t n,
                            double alpha, double *out);

@@ -6,6 +6,8 @@
  *
  * NaN values of y are missing points: they enter no average and their
  * output is NaN, so a smoothed column keeps the gaps of its input.  The
+ * same holds for infinities (a diverged step), which would otherwise turn
+ * every later running sum into NaN.  The
  * running sums are compensated (Neumaier), so long series do not drift.
  */
 #include "internal.h"
@@ -29,14 +31,14 @@ static void ksum_add(ksum *k, double v) {
 }
 
 static void put(ksum *k, double v) {
-  if (isnan(v)) return;
+  if (!isfinite(v)) return;
   ksum_add(k, v);
   k->n++;
 }
 
 /* Remove v; an emptied sum restarts at exactly zero. */
 static void take(ksum *k, double v) {
-  if (isnan(v)) return;
+  if (!isfinite(v)) return;
   if (--k->n == 0) {
     k->s = k->c = 0;
     return;
@@ -72,7 +74,7 @@ static const double *source(scl_ctx *ctx, const double *y, size_t n,
 /*
  * m_t = (1 - alpha) m_{t-1} + alpha y_t from m_0 = 0, divided by
  * 1 - (1 - alpha)^t as Adam does, so the start is not pulled towards 0.
- * t counts the non-NaN values seen so far.
+ * t counts the finite values seen so far.
  */
 int scl_smooth_ema(scl_ctx *ctx, const double *y, size_t n, double alpha,
                    double *out) {
@@ -84,7 +86,7 @@ int scl_smooth_ema(scl_ctx *ctx, const double *y, size_t n, double alpha,
   double m = 0, keep = 1; /* keep = (1 - alpha)^t */
   for (size_t i = 0; i < n; i++) {
     double v = y[i];
-    if (isnan(v)) {
+    if (!isfinite(v)) {
       out[i] = NAN;
       continue;
     }
@@ -111,7 +113,7 @@ int scl_smooth_trailing(scl_ctx *ctx, const double *y, size_t n,
   for (size_t i = 0; i < n; i++) {
     put(&k, v[i]);
     if (i >= window) take(&k, v[i - window]);
-    out[i] = isnan(v[i]) ? NAN : mean(&k);
+    out[i] = isfinite(v[i]) ? mean(&k) : NAN;
   }
   scli_free(ctx, copy, n * sizeof *copy);
   return SCL_OK;
@@ -155,7 +157,7 @@ int scl_smooth_proportional(scl_ctx *ctx, const double *x, const double *y,
     double bottom = frac < 1 ? x[i] * (1 - frac) : 0;
     while (hi < n && x[hi] <= top) put(&k, v[hi++]);
     while (x[lo] < bottom) take(&k, v[lo++]);
-    out[i] = isnan(v[i]) ? NAN : mean(&k);
+    out[i] = isfinite(v[i]) ? mean(&k) : NAN;
   }
   scli_free(ctx, copy, n * sizeof *copy);
   return SCL_OK;

@@ -81,7 +81,7 @@ static void test_ema(scl_ctx *ctx) {
 }
 
 static void test_trailing(scl_ctx *ctx) {
-  double y[] = {1, 2, 3, 4, 5}, out[5];
+  double y[] = {1, 2, 3, 4, 5}, out[6];
   CHECK(scl_smooth_trailing(ctx, y, 5, 3, out) == SCL_OK, "trailing");
   expect(out, (double[]){1, 1.5, 2, 3, 4}, 5, "trailing");
 
@@ -93,6 +93,15 @@ static void test_trailing(scl_ctx *ctx) {
   double g[] = {1, NAN, 3, 4, 5, NAN, NAN, NAN, 9};
   CHECK(scl_smooth_trailing(ctx, g, 9, 3, g) == SCL_OK, "gap in place");
   expect(g, (double[]){1, NAN, 2, 3.5, 4, NAN, NAN, NAN, 9}, 9, "gap");
+
+  /* an infinite loss (a diverged step) is a gap too, not a poison */
+  double d[] = {1, INFINITY, 3, -INFINITY, 5, 7};
+  CHECK(scl_smooth_trailing(ctx, d, 6, 2, out) == SCL_OK, "inf");
+  expect(out, (double[]){1, NAN, 3, NAN, 5, 6}, 6, "inf");
+  /* finite values 1 3 5 7: m = 5.1875 over 1 - 0.5^4 at the end */
+  CHECK(scl_smooth_ema(ctx, d, 6, 0.5, out) == SCL_OK, "ema inf");
+  CHECK(isnan(out[1]) && fabs(out[5] - 83.0 / 15) < 1e-14, "ema inf: %g %g",
+        out[1], out[5]);
 
   double z[] = {1, 2, 3, 4, 5};
   CHECK(scl_smooth_trailing(ctx, z, 5, 2, z) == SCL_OK, "in place");
