@@ -980,8 +980,9 @@ static int c_arith(lua_State *L, scl_op op, const char *sym) {
   scl_ctx *ctx = sclb_ctx(L);
   size_t na, nb;
   const double *a = sclb_checkvector(L, 1, &na, "left operand");
-  const double *b = op == SCL_NEG ? a : sclb_checkvector(L, 2, &nb, "right operand");
-  if (op == SCL_NEG) nb = na;
+  int unary = op == SCL_NEG || op == SCL_LOG10 || op == SCL_LOG || op == SCL_EXP;
+  const double *b = unary ? a : sclb_checkvector(L, 2, &nb, "right operand");
+  if (unary) nb = na;
   size_t n = na > nb ? na : nb;
   if (na != nb && na != 1 && nb != 1)
     luaL_error(L, "column %s column: lengths differ (%d and %d)", sym,
