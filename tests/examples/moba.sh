@@ -4,7 +4,8 @@
 . tests/examples/common.inc
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-report=$(cd "$out" && "$OLDPWD/$SL" "$OLDPWD/examples/moba/figure.lua" 2>&1)
+top=$(pwd)
+report=$(cd "$out" && "$SL" "$top/examples/moba/figure.lua" 2>&1)
 rc=$?
 check "runs" [ "$rc" -eq 0 ]
 echo "$report"
