@@ -28,7 +28,7 @@ static lua_State *globalL;
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: %s [options] [recipe.lua [args]]\n"
+          "usage: %s [options] [recipe.lua [args]]   (--outdir may follow the recipe)\n"
           "Runs a scalelua recipe, or starts the interactive REPL.\n"
           "Options:\n"
           "  -e stat       execute string 'stat'\n"
@@ -332,6 +332,20 @@ static int pmain(lua_State *L) {
     }
   }
   if (version) print_version();
+  /*
+   * `scalelua recipe.lua --outdir DIR` is read as `--outdir DIR recipe.lua`:
+   * users put it on either side.  It is removed from the recipe's args.
+   */
+  const char *outdir_after = NULL;
+  if (script)
+    for (int i = script + 1; i + 1 < argc; i++)
+      if (strcmp(argv[i], "--outdir") == 0) {
+        outdir_after = argv[i + 1];
+        for (int j = i; j + 2 < argc; j++) argv[j] = argv[j + 2];
+        argc -= 2;
+        a->argc = argc;
+        break;
+      }
 
   luaL_openlibs(L);
   sclb_preload(L);
@@ -370,6 +384,12 @@ static int pmain(lua_State *L) {
       a->status = 1;
       return 0;
     }
+  }
+  if (outdir_after) {
+    lua_getglobal(L, "sl");
+    lua_pushstring(L, outdir_after);
+    lua_setfield(L, -2, "outdir");
+    lua_pop(L, 1);
   }
   if (script && runscript(L, argv, script, argc) != LUA_OK) {
     a->status = 1;

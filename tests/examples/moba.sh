@@ -23,4 +23,6 @@ check "svg has blue and red" sh -c 'grep -q "rgb(12.156863%,46.666667%,70.588235
 # --outdir
 mkdir "$out/sub"
 check "--outdir" sh -c '"$1" --outdir "$2" examples/moba/figure.lua >/dev/null && [ -s "$2/moba_trailing_loss.png" ]' - "$SL" "$out/sub"
+mkdir "$out/sub2"
+check "--outdir after the recipe" sh -c '"$1" examples/moba/figure.lua --outdir "$2" >/dev/null && [ -s "$2/moba_trailing_loss.png" ]' - "$SL" "$out/sub2"
 done_ moba
