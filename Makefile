@@ -86,7 +86,7 @@ $(SO): $(LIB_OBJ)
 # The Lua sources are compiled into the binary (see core/tools/embed.c).
 $(B)/tools/embed: core/tools/embed.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+	$(CC) $(WARN) $(LUA_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LUA_LIBS)
 
 $(EMBED_C): $(B)/tools/embed $(LUA_SRC)
 	@mkdir -p $(@D)

@@ -76,7 +76,7 @@ static int load_embedded(lua_State *L) {
   } else {
     lua_pushfstring(L, "@%s", scli_lua_modules[i].file);
     if (luaL_loadbufferx(L, scli_lua_modules[i].src, scli_lua_modules[i].len,
-                         lua_tostring(L, -1), "t") != LUA_OK)
+                         lua_tostring(L, -1), "b") != LUA_OK)
       return lua_error(L);
   }
   lua_pushvalue(L, 1); /* module name */

@@ -90,10 +90,19 @@ sl.crossover = core.crossover
 sl.compute_ratio = core.compute_ratio
 
 -- Recipes -----------------------------------------------------------------
-local recipe = require "scalelua.recipe"
-sl.experiment = recipe.experiment
-sl.chart = recipe.chart
-sl.figure = recipe.figure
+-- experiment, chart and figure live in scalelua.recipe, loaded on first use
+-- so that `scalelua -e ...` starts fast.
+local lazy = { experiment = "scalelua.recipe", chart = "scalelua.recipe",
+  figure = "scalelua.recipe" }
+setmetatable(sl, { __index = function(t, k)
+  local mod = lazy[k]
+  if not mod then return nil end
+  local m = require(mod)
+  for name, from in pairs(lazy) do
+    if from == mod then rawset(t, name, m[name]) end
+  end
+  return rawget(t, k)
+end })
 
 -- Help --------------------------------------------------------------------
 function sl.help(what)
