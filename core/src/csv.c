@@ -30,8 +30,11 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -176,22 +179,6 @@ static int source_buffer(scl_ctx *ctx, const char *name, const char *buf,
   return SCL_OK;
 }
 
-/*
- * Drop the mapped pages before byte `upto` of s from our resident set:
- * the page cache keeps them, and a second pass (a column turning into
- * strings) simply faults them in again.
- */
-static void release_pages(source *s, size_t upto) {
-  if (!s->map) return;
-  size_t off = (size_t)(s->data - (const unsigned char *)s->map) + upto;
-  long pg = sysconf(_SC_PAGESIZE);
-  size_t end = pg > 0 ? off - off % (size_t)pg : 0;
-  if (end > s->released) {
-    madvise((char *)s->map + s->released, end - s->released, MADV_DONTNEED);
-    s->released = end;
-  }
-}
-
 /* ---------------------------------------------------------- tokenizers */
 
 typedef struct tok {
@@ -204,6 +191,7 @@ typedef struct tok {
   int fast; /* 1: the scanner; 0: libcsv */
   int eof;
   int err;  /* sticky error code */
+  int noswitch, quote_hit; /* a worker's scanner stops at quotes */
   unsigned char special[256]; /* delimiter, CR, LF, quote: the scanner stops */
   /* the current record */
   size_t nf, fcap;
@@ -434,6 +422,11 @@ static int fast_next(tok *t) {
     p = scan_field(t, p, end);
     if (p < end && *p == t->quote && t->quote) {
       t->pos = t->rec_off;
+      if (t->noswitch) {
+        t->quote_hit = t->eof = 1;
+        t->nf = 0;
+        return SCL_OK;
+      }
       lib_start(t);
       return lib_next(t);
     }
@@ -681,6 +674,9 @@ typedef struct ingest {
   int have_filecode;
   size_t total, done;  /* bytes: all sources, sources finished */
   size_t next_report;  /* progress and page release, in rows */
+  size_t nthreads;     /* for large quote-free sources */
+  struct worker *ws;   /* the threads at work, for progress */
+  size_t nws;
 } ingest;
 
 static void ingest_free(ingest *g) {
@@ -914,17 +910,55 @@ static int not_a_number(ingest *g, tok *tk, size_t k, size_t j) {
                    tk->fptr[j], n > SHOW_MAX ? "..." : "");
 }
 
-/* Store the record in tk as row g->nrows. */
-static int store_row(ingest *g, tok *tk, const source *s) {
+/*
+ * A thread's share of a parallel read (see read_parallel): the records in
+ * source bytes [a, b) become rows [base, base + count) of the table.  It
+ * interns strings into a private table and allocates through a locked
+ * context, so the caller's context and table are only read meanwhile.
+ */
+typedef struct worker {
+  ingest *g;
+  source *s;
+  size_t a, b;
+  size_t count;          /* records in [a, b), counted first */
+  size_t base, row;      /* first row, next row */
+  int hasq;              /* the count met a quote: no threads from here */
+  scl_ctx *ctx;          /* locked allocator, private message */
+  scl_table *lt;         /* private levels of the string columns */
+  unsigned char *text;   /* per column: text met in a guessed column */
+  size_t released, next_report;
+  _Atomic size_t done;   /* bytes parsed, for the progress callback */
   int rc;
-  size_t row = g->nrows;
-  if (row == g->cap &&
-      (rc = grow_rows(g, g->done + tk->pos)))
-    return rc;
+  pthread_t th;
+} worker;
+
+static int ragged(ingest *g, tok *tk, const source *s) {
+  return scli_error(tk->ctx, SCL_EPARSE,
+                    "%s:%zu: expected %zu fields, found %zu", s->name,
+                    line_of(tk, tk->rec_off), g->nfields, tk->nf);
+}
+
+/*
+ * Store the record in tk as the next row: of the table (w NULL), or of
+ * worker w, which notes text in a guessed column instead of converting
+ * it (the caller converts once all threads are done).
+ */
+static int store_row(ingest *g, tok *tk, const source *s, worker *w) {
+  int rc;
+  scl_table *lt = w ? w->lt : g->t;
+  size_t row;
+  if (w) {
+    if ((row = w->row) == w->base + w->count)
+      return scli_error(w->ctx, SCL_EINVAL, "%s: records miscounted",
+                        s->name);
+  } else {
+    row = g->nrows;
+    if (row == g->cap && (rc = grow_rows(g, g->done + tk->pos))) return rc;
+  }
   for (size_t k = 0; k < g->noc; k++) {
     const ocol *c = &g->oc[k];
     if (c->fidx < 0) {
-      if (!g->have_filecode) {
+      if (!g->have_filecode) { /* (never in a worker: set before) */
         if ((rc = scli_table_intern(g->t, k, s->path, strlen(s->path),
                                     &g->filecode)))
           return rc;
@@ -936,8 +970,7 @@ static int store_row(ingest *g, tok *tk, const source *s) {
     const char *f = tk->fptr[c->fidx];
     size_t n = tk->flen[c->fidx];
     if (c->state == ST_STR) {
-      if ((rc = scli_table_intern(g->t, k, f, n, &g->code[k][row])))
-        return rc;
+      if ((rc = scli_table_intern(lt, k, f, n, &g->code[k][row]))) return rc;
       continue;
     }
     double v;
@@ -949,6 +982,9 @@ static int store_row(ingest *g, tok *tk, const source *s) {
       v = NAN;
     } else if (c->state == ST_NUM) {
       return not_a_number(g, tk, k, (size_t)c->fidx);
+    } else if (w) {
+      w->text[k] = 1;
+      v = NAN;
     } else {
       if ((rc = to_strings(g, k, row))) return rc;
       if ((rc = scli_table_intern(g->t, k, f, n, &g->code[k][row])))
@@ -957,61 +993,103 @@ static int store_row(ingest *g, tok *tk, const source *s) {
     }
     g->num[k][row] = v;
   }
-  g->nrows = row + 1;
+  if (w)
+    w->row = row + 1;
+  else
+    g->nrows = row + 1;
   return SCL_OK;
 }
 
-/* Progress callback and page release, every so many rows. */
-static void report(ingest *g, const tok *tk, source *s) {
-  g->next_report = g->nrows + 65536;
-  release_pages(s, tk->pos);
-  const scl_csv_opts *o = g->r.o;
-  if (o->progress && o->progress_fn && g->total)
-    o->progress_fn(o->progress_ud,
-                   (double)(g->done + tk->pos) / (double)g->total);
+/* Give back the whole pages of source bytes [from, upto) not given yet. */
+static void release_range(const source *s, size_t from, size_t *released,
+                          size_t upto) {
+  if (!s->map) return;
+  size_t skip = (size_t)(s->data - (const unsigned char *)s->map);
+  long pg = sysconf(_SC_PAGESIZE);
+  if (pg <= 0) return;
+  size_t lo = skip + (*released > from ? *released : from);
+  size_t hi = skip + upto;
+  lo = (lo + (size_t)pg - 1) / (size_t)pg * (size_t)pg;
+  hi = hi / (size_t)pg * (size_t)pg;
+  if (hi > lo) {
+    madvise((char *)s->map + lo, hi - lo, MADV_DONTNEED);
+    *released = hi - skip;
+  }
 }
 
 /*
- * The hot loop for quote-free sources: fields are parsed where they lie,
+ * Every 65536 rows: give back parsed pages and call the progress
+ * callback (only from the calling thread: worker 0 is that thread).
+ */
+static void report(ingest *g, const tok *tk, source *s, worker *w) {
+  const scl_csv_opts *o = g->r.o;
+  size_t done;
+  if (w) {
+    w->next_report = w->row + 65536;
+    release_range(s, w->a, &w->released, tk->pos);
+    atomic_store_explicit(&w->done, tk->pos - w->a, memory_order_relaxed);
+    if (w != g->ws) return;
+    done = g->done + g->ws[0].a;
+    for (size_t i = 0; i < g->nws; i++)
+      done += atomic_load_explicit(&g->ws[i].done, memory_order_relaxed);
+  } else {
+    g->next_report = g->nrows + 65536;
+    release_range(s, 0, &s->released, tk->pos);
+    done = g->done + tk->pos;
+  }
+  if (o->progress && o->progress_fn && g->total)
+    o->progress_fn(o->progress_ud, (double)done / (double)g->total);
+}
+
+/*
+ * The hot loop for quote-free input: fields are parsed where they lie,
  * numbers in one pass (scli_parse_prefix stops at the delimiter), strings
  * interned straight from the mapped file.  Anything unusual in a record
  * (NA markers, spaces around numbers, text in a numeric column, a wrong
- * field count, an overlong field) sends that record back through
+ * field count, an overlong field, a quote) sends that record back through
  * tok_next + store_row, which decide exactly as the libcsv path would.
+ * With a worker w, rows go to w's range and the loop stops at w->b.
  */
-static int fused_rows(ingest *g, tok *tk, source *s) {
+static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
   const unsigned char *b = tk->buf, *end = b + tk->len;
+  const unsigned char *stop_at = w ? b + w->b : end;
   const unsigned char *sp = tk->special;
   unsigned char delim = tk->delim;
   int quote = tk->quote ? tk->quote : -1;
   size_t nf = g->nfields, max_field = tk->max_field;
-  int empty_na = 0, rc;
+  scl_ctx *ctx = w ? w->ctx : g->ctx;
+  scl_table *lt = w ? w->lt : g->t;
+  int empty_na = 0, rc = SCL_OK;
   for (size_t i = 0; i < g->r.nna; i++) empty_na |= g->r.na[i][0] == '\0';
-  if (g->r.na_first) return SCL_OK; /* every number needs the NA test */
   /* Output column of each field (-1: not kept), and of the file column. */
   long fk_stack[64], *fk = fk_stack, filek = -1;
-  if (nf > 64 && !(fk = scli_malloc(g->ctx, nf * sizeof *fk)))
-    return scli_oom(g->ctx);
+  if (nf > 64 && !(fk = scli_malloc(ctx, nf * sizeof *fk)))
+    return scli_oom(ctx);
   for (size_t j = 0; j < nf; j++) fk[j] = -1;
   for (size_t k = 0; k < g->noc; k++) {
     if (g->oc[k].fidx >= 0) fk[g->oc[k].fidx] = (long)k;
     else filek = (long)k;
   }
-  rc = SCL_OK;
   while (!tk->eof && tk->fast) {
     const unsigned char *p = b + tk->pos;
     while (p < end && (*p == '\n' || *p == '\r')) p++;
-    if (p == end) {
-      tk->pos = tk->len;
-      tk->eof = 1;
+    if (p >= stop_at) {
+      tk->pos = (size_t)(p - b);
+      if (p == end) tk->eof = 1;
       break;
     }
-    size_t row = g->nrows;
-    if (row == g->cap && (rc = grow_rows(g, g->done + (size_t)(p - b))))
-      break;
+    size_t row = w ? w->row : g->nrows;
+    if (w ? row == w->base + w->count : row == g->cap) {
+      if (w) {
+        rc = scli_error(ctx, SCL_EINVAL, "%s: records miscounted", s->name);
+        break;
+      }
+      if ((rc = grow_rows(g, g->done + (size_t)(p - b)))) break;
+    }
     const unsigned char *rec = p;
     size_t j = 0;
-    for (; j < nf; j++) {
+    /* With an NA marker that reads as a number, the careful way only. */
+    for (; j < nf && !g->r.na_first; j++) {
       const unsigned char *f = p;
       long k = fk[j];
       if (k >= 0 && g->oc[k].state != ST_STR) {
@@ -1033,7 +1111,7 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
       } else {
         p = scan_field(tk, p, end);
         if ((p < end && *p == quote) || (size_t)(p - f) > max_field) break;
-        if (k >= 0 && (rc = scli_table_intern(g->t, (size_t)k, (const char *)f,
+        if (k >= 0 && (rc = scli_table_intern(lt, (size_t)k, (const char *)f,
                                               (size_t)(p - f),
                                               &g->code[k][row])))
           goto out;
@@ -1046,18 +1124,21 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
         break;
       }
     }
-    if (j < nf) {
+    if (j < nf || g->r.na_first) {
       /* Redo this record the careful way. */
       tk->pos = (size_t)(rec - b);
       if ((rc = tok_next(tk))) break;
-      if (tk->nf == 0) break;
-      if (tk->nf != g->nfields) {
-        rc = scli_error(g->ctx, SCL_EPARSE,
-                        "%s:%zu: expected %zu fields, found %zu", s->name,
-                        line_of(tk, tk->rec_off), g->nfields, tk->nf);
+      if (tk->nf == 0) {
+        if (tk->quote_hit) /* workers read quote-free ranges only */
+          rc = scli_error(ctx, SCL_EINVAL, "%s: quote in a counted range",
+                          s->name);
         break;
       }
-      if ((rc = store_row(g, tk, s))) break;
+      if (tk->nf != g->nfields) {
+        rc = ragged(g, tk, s);
+        break;
+      }
+      if ((rc = store_row(g, tk, s, w))) break;
     } else {
       if (filek >= 0) {
         if (!g->have_filecode) {
@@ -1070,12 +1151,240 @@ static int fused_rows(ingest *g, tok *tk, source *s) {
       }
       if (p < end) p++; /* the CR or LF */
       tk->pos = (size_t)(p - b);
-      g->nrows = row + 1;
+      if (w)
+        w->row = row + 1;
+      else
+        g->nrows = row + 1;
     }
-    if (g->nrows >= g->next_report) report(g, tk, s);
+    if (w ? w->row >= w->next_report : g->nrows >= g->next_report)
+      report(g, tk, s, w);
   }
 out:
-  if (fk != fk_stack) scli_free(g->ctx, fk, nf * sizeof *fk);
+  if (fk != fk_stack) scli_free(ctx, fk, nf * sizeof *fk);
+  return rc;
+}
+
+/* ---------------------------------------------------------- threads */
+
+#define MIN_CHUNK ((size_t)512 * 1024) /* bytes per thread, at least */
+
+/* Serialises the caller's allocator for the worker contexts. */
+typedef struct lockalloc {
+  scl_ctx *ctx;
+  pthread_mutex_t mu;
+} lockalloc;
+
+static void *locked_alloc(void *ud, void *p, size_t osize, size_t nsize) {
+  lockalloc *l = ud;
+  pthread_mutex_lock(&l->mu);
+  void *r = l->ctx->alloc(l->ctx->ud, p, osize, nsize);
+  pthread_mutex_unlock(&l->mu);
+  return r;
+}
+
+/*
+ * Records in [from, to) of quote-free input: the bytes that are not CR or
+ * LF and follow a CR, an LF or the start (from is a record start).  Stops
+ * with *hasq at a quote, since then line ends need not end records.
+ */
+static size_t count_records(const unsigned char *b, size_t from, size_t to,
+                            int quote, int *hasq) {
+  size_t n = 0, i = from;
+  unsigned prev = 1; /* the byte before `from` ended a line */
+  *hasq = 0;
+#ifdef __SSE2__
+  const __m128i vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
+  const __m128i vq = _mm_set1_epi8((char)(quote >= 0 ? quote : '\n'));
+  for (; to - i >= 16; i += 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+    unsigned t = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(x, vn), _mm_cmpeq_epi8(x, vr)));
+    if (quote >= 0 && _mm_movemask_epi8(_mm_cmpeq_epi8(x, vq))) {
+      *hasq = 1;
+      return n;
+    }
+    unsigned starts = ~t & ((t << 1) | prev) & 0xffff;
+    n += (size_t)__builtin_popcount(starts);
+    prev = (t >> 15) & 1;
+  }
+#endif
+  for (; i < to; i++) {
+    unsigned c = b[i];
+    if ((int)c == quote) {
+      *hasq = 1;
+      return n;
+    }
+    unsigned t = c == '\n' || c == '\r';
+    n += !t && prev;
+    prev = t;
+  }
+  return n;
+}
+
+static void *count_main(void *arg) {
+  worker *w = arg;
+  w->count = count_records(w->s->data, w->a, w->b,
+                           w->g->r.quote ? w->g->r.quote : -1, &w->hasq);
+  return NULL;
+}
+
+static void *parse_main(void *arg) {
+  worker *w = arg;
+  ingest *g = w->g;
+  tok tk;
+  w->rc = tok_init(&tk, w->ctx, w->s, g->r.delim, g->r.quote, g->r.max_field,
+                   SCLI_TOK_AUTO);
+  if (w->rc) return NULL;
+  tk.noswitch = 1;
+  tk.pos = w->a;
+  w->next_report = w->row + 65536;
+  w->rc = fused_rows(g, &tk, w->s, w);
+  if (!w->rc && w->row != w->base + w->count)
+    w->rc = scli_error(w->ctx, SCL_EINVAL, "%s: records miscounted",
+                       w->s->name);
+  tok_free(&tk);
+  return NULL;
+}
+
+/* Run fn on workers [0, n): 1..n-1 on threads, 0 on this one. */
+static void run_workers(worker *ws, size_t n, void *(*fn)(void *)) {
+  int started[64];
+  for (size_t i = 1; i < n; i++)
+    started[i] = pthread_create(&ws[i].th, NULL, fn, &ws[i]) == 0;
+  fn(&ws[0]);
+  for (size_t i = 1; i < n; i++) {
+    if (started[i])
+      pthread_join(ws[i].th, NULL);
+    else
+      fn(&ws[i]); /* no thread to be had: do it here */
+  }
+}
+
+/*
+ * Read the rest of source s from tk->pos (a record start, no quote seen
+ * yet) with up to nth threads.  The bytes are cut into ranges at line
+ * ends; the threads first count each range's records (so every range
+ * knows its first row and writes straight into the table's columns: no
+ * copies, no extra memory), then parse them.  From the first range that
+ * holds a quote on, the caller reads on alone, since a quoted line end
+ * may lie anywhere after it.  Levels are merged range by range and
+ * guessed columns that met text are converted at the end, which gives
+ * exactly the table (and the first error) a single thread gives.
+ */
+static int read_parallel(ingest *g, tok *tk, source *s, size_t nth) {
+  const unsigned char *b = s->data;
+  size_t start = tk->pos, len = s->len;
+  if (len - start < 2 * MIN_CHUNK) return SCL_OK;
+  if (nth > (len - start) / MIN_CHUNK) nth = (len - start) / MIN_CHUNK;
+  if (nth > 64) nth = 64;
+  scl_ctx *ctx = g->ctx;
+  worker *ws = scli_calloc(ctx, nth, sizeof *ws);
+  if (!ws) return scli_oom(ctx);
+  lockalloc la = {ctx, PTHREAD_MUTEX_INITIALIZER};
+  size_t n = 0, at = start;
+  int rc = SCL_OK;
+  for (size_t i = 0; i < nth && at < len; i++) {
+    size_t e = i + 1 == nth ? len : start + (len - start) / nth * (i + 1);
+    if (e < at) e = at;
+    while (e < len && b[e] != '\n' && b[e] != '\r') e++;
+    while (e < len && (b[e] == '\n' || b[e] == '\r')) e++;
+    ws[n].g = g;
+    ws[n].s = s;
+    ws[n].a = at;
+    ws[n].b = e;
+    at = e;
+    n++;
+  }
+  run_workers(ws, n, count_main);
+  size_t nq = 0;
+  while (nq < n && !ws[nq].hasq) nq++;
+  if (nq < 2) goto done; /* not worth it: read on alone */
+
+  /* Rows for the counted ranges, file code, private levels. */
+  size_t rows = g->nrows;
+  for (size_t i = 0; i < nq; i++) {
+    ws[i].base = ws[i].row = rows;
+    rows += ws[i].count;
+  }
+  if (rows > g->cap) {
+    if ((rc = scli_table_reserve(g->t, rows))) goto done;
+    g->cap = rows;
+    refresh_ptrs(g);
+  }
+  for (size_t k = 0; k < g->noc && !rc; k++)
+    if (g->oc[k].fidx < 0 && !g->have_filecode) {
+      rc = scli_table_intern(g->t, k, s->path, strlen(s->path), &g->filecode);
+      g->have_filecode = !rc;
+    }
+  for (size_t i = 0; i < nq && !rc; i++) {
+    worker *w = &ws[i];
+    if (!(w->ctx = scl_ctx_new(locked_alloc, &la)) ||
+        !(w->text = scli_calloc(ctx, g->noc, 1)) ||
+        scl_table_new(w->ctx, &w->lt)) {
+      rc = scli_oom(ctx);
+      break;
+    }
+    for (size_t k = 0; k < g->noc && !rc; k++)
+      if (scli_table_add_column(w->lt, scl_table_colname(g->t, k),
+                                g->oc[k].state == ST_STR ? SCL_STRING
+                                                         : SCL_NUMBER,
+                                1))
+        rc = scli_oom(ctx);
+  }
+  if (rc) goto done;
+
+  g->ws = ws;
+  g->nws = nq;
+  run_workers(ws, nq, parse_main);
+  g->ws = NULL;
+  g->nws = 0;
+  for (size_t i = 0; i < nq; i++)
+    if (ws[i].rc) { /* the first range's error is the first error */
+      rc = scli_error(ctx, ws[i].rc, "%s", ws[i].ctx->msg);
+      goto done;
+    }
+
+  /* Levels in order of first appearance, as one thread makes them. */
+  for (size_t k = 0; k < g->noc && !rc; k++) {
+    if (g->oc[k].fidx < 0 || g->oc[k].state != ST_STR) continue;
+    for (size_t i = 0; i < nq && !rc; i++) {
+      worker *w = &ws[i];
+      size_t nl = scl_table_nlevels(w->lt, k);
+      uint32_t *map = scli_malloc(ctx, (nl ? nl : 1) * sizeof *map);
+      if (!map) {
+        rc = scli_oom(ctx);
+        break;
+      }
+      for (size_t c = 0; c < nl && !rc; c++) {
+        size_t ln;
+        const char *lv = scli_table_level_n(w->lt, k, (uint32_t)c, &ln);
+        rc = scli_table_intern(g->t, k, lv, ln, &map[c]);
+      }
+      uint32_t *codes = g->code[k];
+      if (!rc)
+        for (size_t r = w->base; r < w->base + w->count; r++)
+          codes[r] = map[codes[r]];
+      scli_free(ctx, map, (nl ? nl : 1) * sizeof *map);
+    }
+  }
+  g->nrows = rows;
+  for (size_t k = 0; k < g->noc && !rc; k++) {
+    int text = 0;
+    for (size_t i = 0; i < nq; i++) text |= ws[i].text[k];
+    if (text) rc = to_strings(g, k, rows);
+  }
+  if (!rc) {
+    tk->pos = nq < n ? ws[nq].a : len;
+    g->next_report = g->nrows + 65536;
+  }
+done:
+  for (size_t i = 0; i < n; i++) {
+    scl_table_free(ws[i].lt);
+    if (ws[i].text) scli_free(ctx, ws[i].text, g->noc ? g->noc : 1);
+    scl_ctx_free(ws[i].ctx);
+  }
+  scli_free(ctx, ws, nth * sizeof *ws);
+  pthread_mutex_destroy(&la.mu);
   return rc;
 }
 
@@ -1094,32 +1403,45 @@ static int read_source(ingest *g, source *s) {
     if ((rc = check_header(g, &tk, s)) || (rc = tok_next(&tk))) goto done;
   }
   if (tk.fast && tk.nf) {
-    /* The record in hand goes the normal way, the rest through the loop. */
+    /*
+     * The record in hand goes the normal way (a column of text is known
+     * as such from then on), the rest through threads and the loop.
+     */
     if (tk.nf != g->nfields) {
-      rc = scli_error(g->ctx, SCL_EPARSE,
-                      "%s:%zu: expected %zu fields, found %zu", s->name,
-                      line_of(&tk, tk.rec_off), g->nfields, tk.nf);
+      rc = ragged(g, &tk, s);
       goto done;
     }
-    if ((rc = store_row(g, &tk, s)) || (rc = fused_rows(g, &tk, s)) ||
-        (rc = tok_next(&tk)))
+    if ((rc = store_row(g, &tk, s, NULL))) goto done;
+    if (g->nthreads > 1 && g->tokmode != SCLI_TOK_LIBCSV &&
+        (rc = read_parallel(g, &tk, s, g->nthreads)))
       goto done;
+    if ((rc = fused_rows(g, &tk, s, NULL)) || (rc = tok_next(&tk))) goto done;
   }
   while (tk.nf) {
     if (tk.nf != g->nfields) {
-      size_t line = line_of(&tk, tk.rec_off);
-      rc = scli_error(g->ctx, SCL_EPARSE, "%s:%zu: expected %zu fields, found %zu",
-                      s->name, line, g->nfields, tk.nf);
+      rc = ragged(g, &tk, s);
       goto done;
     }
-    if ((rc = store_row(g, &tk, s))) goto done;
-    if (g->nrows >= g->next_report) report(g, &tk, s);
+    if ((rc = store_row(g, &tk, s, NULL))) goto done;
+    if (g->nrows >= g->next_report) report(g, &tk, s, NULL);
     if ((rc = tok_next(&tk))) goto done;
   }
 done:
   tok_free(&tk);
   g->done += s->len;
   return rc;
+}
+
+/* opts->threads, or SCALELUA_THREADS, or the online CPUs. */
+static size_t thread_count(const scl_csv_opts *o) {
+  long n = o->threads;
+  if (n <= 0) {
+    const char *e = getenv("SCALELUA_THREADS");
+    n = e ? strtol(e, NULL, 10) : 0;
+  }
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n <= 0) n = 1;
+  return n > 64 ? 64 : (size_t)n;
 }
 
 /* Read the opened sources into one table. */
@@ -1134,6 +1456,7 @@ static int ingest_run(scl_ctx *ctx, source *src, size_t nsrc, int multi,
   g.tokmode = tokmode;
   g.next_report = 65536;
   int rc = resolve_opts(ctx, opts, &g.r);
+  g.nthreads = thread_count(g.r.o);
   for (size_t i = 0; i < nsrc; i++) g.total += src[i].len;
   for (size_t i = 0; i < nsrc && !rc; i++) rc = read_source(&g, &src[i]);
   if (!rc && !g.t) rc = scl_table_new(ctx, &g.t); /* no records at all */

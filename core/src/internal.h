@@ -48,6 +48,9 @@ uint32_t *scli_table_codes_mut(scl_table *t, size_t col);
 size_t scli_table_capacity(const scl_table *t, size_t col);
 int scli_table_intern(scl_table *t, size_t col, const char *s, size_t n,
                       uint32_t *code);
+/* Level `code` of string column col and its length (it may hold NULs). */
+const char *scli_table_level_n(const scl_table *t, size_t col, uint32_t code,
+                               size_t *len);
 int scli_table_make_strings(scl_table *t, size_t col);
 void scli_table_set_nrows(scl_table *t, size_t n);
 

@@ -807,6 +807,13 @@ size_t scli_table_capacity(const scl_table *t, size_t col) {
   return t->cols[col].cap;
 }
 
+const char *scli_table_level_n(const scl_table *t, size_t col, uint32_t code,
+                               size_t *len) {
+  const level *l = &t->cols[col].lev[code];
+  *len = l->len;
+  return l->s;
+}
+
 int scli_table_intern(scl_table *t, size_t col, const char *s, size_t n,
                       uint32_t *code) {
   return intern(t->ctx, &t->cols[col], s, n, code);

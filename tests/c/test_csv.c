@@ -507,14 +507,24 @@ static void test_progress(void) {
   scl_csv_opts_init(&o);
   o.progress = 1;
   o.progress_fn = on_progress;
+  o.threads = 1;
   scl_table *t;
   CHECK(scl_table_read_csv_buffer(ctx, "p.csv", buf, at, &o, &t) == SCL_OK,
         "read");
-  CHECK(reports >= 4 && backwards == 0 && last_fraction == 1.0,
+  CHECK(reports == 5 && backwards == 0 && last_fraction == 1.0,
         "progress: %d reports, %d backwards, last %g", reports, backwards,
         last_fraction);
   CHECK(scl_table_nrows(t) == n && num(t, "x", n - 1) == (double)(n - 1),
         "rows");
+  scl_table_free(t);
+  /* With threads, reports come from the calling thread, in order. */
+  o.threads = 3;
+  reports = backwards = 0;
+  last_fraction = 0;
+  CHECK(scl_table_read_csv_buffer(ctx, "p.csv", buf, at, &o, &t) == SCL_OK &&
+            reports >= 2 && backwards == 0 && last_fraction == 1.0 &&
+            scl_table_nrows(t) == n,
+        "threaded progress: %d reports", reports);
   scl_table_free(t);
   free(buf);
 }
@@ -752,6 +762,213 @@ static void test_differential(void) {
   scl_ctx_free(c2);
 }
 
+/* ---------------------------------------------------------- threads */
+
+/* 1 when a and b hold the same columns, types, values (bits) and levels. */
+static int tables_equal(const scl_table *a, const scl_table *b) {
+  if (scl_table_nrows(a) != scl_table_nrows(b) ||
+      scl_table_ncols(a) != scl_table_ncols(b))
+    return 0;
+  for (size_t j = 0; j < scl_table_ncols(a); j++) {
+    if (strcmp(scl_table_colname(a, j), scl_table_colname(b, j)) ||
+        scl_table_coltype(a, j) != scl_table_coltype(b, j))
+      return 0;
+    size_t n = scl_table_nrows(a);
+    if (scl_table_coltype(a, j) == SCL_NUMBER) {
+      if (n && memcmp(scl_table_numbers(a, j), scl_table_numbers(b, j),
+                      n * sizeof(double)))
+        return 0;
+      continue;
+    }
+    /* Same levels in the same order (first appearance), same codes. */
+    if (scl_table_nlevels(a, j) != scl_table_nlevels(b, j) ||
+        (n && memcmp(scl_table_codes(a, j), scl_table_codes(b, j),
+                     n * sizeof(uint32_t))))
+      return 0;
+    for (uint32_t c = 0; c < scl_table_nlevels(a, j); c++)
+      if (strcmp(scl_table_level(a, j, c), scl_table_level(b, j, c)))
+        return 0;
+  }
+  return 1;
+}
+
+/* A log of about `rows` rows; `kind` adds one anomaly at `where` (0..1). */
+static char *threaded_log(size_t rows, int kind, double where, size_t *len) {
+  size_t cap = rows * 80 + 1024, at = 0;
+  char *buf = malloc(cap);
+  size_t mark = (size_t)(where * (double)rows);
+  at += (size_t)sprintf(buf, "run,method,step,loss,lr,note\n");
+  for (size_t r = 0; r < rows; r++) {
+    const char *nl = (r % 17 == 3) ? "\r\n" : "\n";
+    if (r % 101 == 50) at += (size_t)sprintf(buf + at, "%s", nl); /* blank */
+    if (r == mark && kind == 1) /* text in a guessed column */
+      at += (size_t)sprintf(buf + at, "r%zu,adamw,%zu,diverged,1e-4,x%s",
+                            r % 13, r, nl);
+    else if (r == mark && kind == 2) /* a bad number in a declared column */
+      at += (size_t)sprintf(buf + at, "r%zu,adamw,%zu,3.5,0.x1,y%s", r % 13,
+                            r, nl);
+    else if (r == mark && kind == 3) /* a ragged row */
+      at += (size_t)sprintf(buf + at, "r%zu,adamw,%zu,3.5%s", r % 13, r, nl);
+    else if (r == mark && kind == 4) /* a quote: one thread from there on */
+      at += (size_t)sprintf(buf + at, "r%zu,adamw,%zu,3.5,1e-3,\"a,\nb\"%s",
+                            r % 13, r, nl);
+    else if (r == mark && kind == 5) /* an overlong field */
+      at += (size_t)sprintf(buf + at, "r%zu,adamw,%zu,3.5,1e-3,%s%s", r % 13,
+                            r, "abcdefghijklmnopqrstuvwxyz0123456789", nl);
+    else
+      at += (size_t)sprintf(buf + at, "r%zu,%s,%zu,%s%zu.%04zu,%zu.%zue-0%zu,%s%s",
+                            (r / 1000) % 13, r % 3 ? "adamw" : "lion", r * 10,
+                            r % 211 == 7 ? " " : "", 2 + r % 3, (r * 7919) % 10000,
+                            1 + r % 9, r % 10, 3 + r % 4,
+                            r % 29 == 0 ? "NA" : (r % 31 == 0 ? "" : "ok"), nl);
+  }
+  if (kind == 6) at--; /* no final newline */
+  *len = at;
+  return buf;
+}
+
+static void test_threads(void) {
+  scl_ctx *c1 = scl_ctx_new(NULL, NULL), *c2 = scl_ctx_new(NULL, NULL);
+  int bad = 0, runs = 0, errors = 0;
+  const double wheres[] = {0.1, 0.45, 0.55, 0.93};
+  for (int kind = 0; kind <= 6; kind++) {
+    for (int wi = 0; wi < 4; wi++) {
+      size_t len;
+      char *buf = threaded_log(60000 + 7919 * (size_t)wi, kind, wheres[wi],
+                               &len);
+      for (int th = 2; th <= 7; th += (th == 2 ? 1 : 4)) {
+        scl_csv_opts o1, o2;
+        scl_csv_opts_init(&o1);
+        o1.threads = 1;
+        if (kind == 2) { /* lr declared a number */
+          static const char *tn[] = {"lr"};
+          static const scl_type ty[] = {SCL_NUMBER};
+          o1.type_names = tn;
+          o1.types = ty;
+          o1.ntypes = 1;
+        }
+        if (kind == 5) o1.max_field = 30;
+        o2 = o1;
+        o2.threads = th;
+        scl_table *a, *b;
+        int ra = scl_table_read_csv_buffer(c1, "t.csv", buf, len, &o1, &a);
+        int rb = scl_table_read_csv_buffer(c2, "t.csv", buf, len, &o2, &b);
+        runs++;
+        if (ra != rb) {
+          bad++;
+          printf("kind %d where %g threads %d: rc %d vs %d (%s | %s)\n", kind,
+                 wheres[wi], th, ra, rb, scl_ctx_errmsg(c1),
+                 scl_ctx_errmsg(c2));
+        } else if (ra) {
+          errors++;
+          if (strcmp(scl_ctx_errmsg(c1), scl_ctx_errmsg(c2))) {
+            bad++;
+            printf("kind %d: '%s' vs '%s'\n", kind, scl_ctx_errmsg(c1),
+                   scl_ctx_errmsg(c2));
+          }
+        } else {
+          if (!tables_equal(a, b)) {
+            bad++;
+            printf("kind %d where %g threads %d: tables differ\n", kind,
+                   wheres[wi], th);
+          }
+          if (kind == 1 && type(a, "loss") != SCL_STRING) bad++;
+          scl_table_free(a);
+          scl_table_free(b);
+        }
+      }
+      free(buf);
+    }
+  }
+  CHECK(bad == 0 && runs == 7 * 4 * 3, "%d of %d threaded reads differ", bad,
+        runs);
+  CHECK(errors == 3 * 4 * 3, "%d error cases", errors);
+
+  /* Files with a file column, threads on each. */
+  char dir[] = "/tmp/scl_thr_XXXXXX", p1[64], p2[64];
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  snprintf(p1, sizeof p1, "%s/a.csv", dir);
+  snprintf(p2, sizeof p2, "%s/b.csv", dir);
+  for (int i = 0; i < 2; i++) {
+    size_t len;
+    char *buf = threaded_log(40000, i ? 1 : 0, 0.8, &len);
+    FILE *f = fopen(i ? p2 : p1, "w");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+  }
+  const char *paths[] = {p1, p2};
+  scl_csv_opts o1, o2;
+  scl_csv_opts_init(&o1);
+  o1.threads = 1;
+  o2 = o1;
+  o2.threads = 4;
+  scl_table *a, *b;
+  int ra = scl_table_read_csv_files(c1, paths, 2, &o1, &a);
+  int rb = scl_table_read_csv_files(c2, paths, 2, &o2, &b);
+  CHECK(ra == SCL_OK && rb == SCL_OK && tables_equal(a, b) &&
+            scl_table_nrows(a) == 80000 && type(a, "loss") == SCL_STRING &&
+            strcmp(str(a, "file", scl_table_nrows(a) - 1), p2) == 0,
+        "two files, threads: %d %d", ra, rb);
+  if (!ra) scl_table_free(a);
+  if (!rb) scl_table_free(b);
+  unlink(p1);
+  unlink(p2);
+  rmdir(dir);
+  scl_ctx_free(c1);
+  scl_ctx_free(c2);
+}
+
+/* A thread-safe-enough counting allocator: the reader serialises calls. */
+typedef struct {
+  long count, fail_at, live;
+} tcounter;
+
+static void *tcount_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  tcounter *c = ud;
+  if (nsize == 0) {
+    if (ptr) c->live -= (long)osize;
+    free(ptr);
+    return NULL;
+  }
+  if (++c->count == c->fail_at) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p) c->live += (long)nsize - (ptr ? (long)osize : 0);
+  return p;
+}
+
+static void test_threads_oom(void) {
+  size_t len;
+  char *buf = threaded_log(40000, 1, 0.7, &len);
+  int bad = 0, fails = 0;
+  for (long k = 1; k < 100000; k++) {
+    tcounter c = {0, 0, 0};
+    scl_ctx *x = scl_ctx_new(tcount_alloc, &c);
+    long base = c.live;
+    c.count = 0;
+    c.fail_at = k;
+    scl_csv_opts o;
+    scl_csv_opts_init(&o);
+    o.threads = 3;
+    scl_table *t;
+    int rc = scl_table_read_csv_buffer(x, "m.csv", buf, len, &o, &t);
+    long used = c.count;
+    if (rc == SCL_OK) {
+      if (scl_table_nrows(t) != 40000 || type(t, "loss") != SCL_STRING) bad++;
+      scl_table_free(t);
+    } else {
+      fails++;
+      if (rc != SCL_ENOMEM) bad++;
+    }
+    if (c.live != base) bad++;
+    scl_ctx_free(x);
+    if (used < k) break;
+  }
+  CHECK(bad == 0 && fails > 10, "threaded OOM: %d bad, %d failures", bad,
+        fails);
+  free(buf);
+}
+
 int main(void) {
   ctx = scl_ctx_new(NULL, NULL);
   test_inference();
@@ -761,6 +978,8 @@ int main(void) {
   test_progress();
   test_iterator();
   test_differential();
+  test_threads();
+  test_threads_oom();
   scl_ctx_free(ctx);
   return check_done("test_csv");
 }
