@@ -58,13 +58,16 @@ SONAME  := libscalelua.so.$(SOMAJOR)
 A       := $(B)/libscalelua.a
 EXE     := $(B)/scalelua
 LUAMOD  := $(B)/lua/scalelua/core.so
+# The binding as a library for C programs that embed Lua (luaopen_scalelua).
+LUALIB  := $(B)/libscalelua-lua.so
+LUASONAME := libscalelua-lua.so.$(SOMAJOR)
 
 TEST_SRC := $(wildcard tests/c/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/c/%.c=$(B)/tests/%)
 TEST_HELP:= $(filter-out $(TEST_SRC),$(wildcard tests/c/*.c))
 
 .PHONY: all check sanitize bench install uninstall clean tests
-all: $(A) $(SO) $(EXE) $(LUAMOD) $(B)/scalelua.pc
+all: $(A) $(SO) $(EXE) $(LUAMOD) $(LUALIB) $(B)/scalelua.pc $(B)/scalelua-lua.pc
 
 $(B)/obj/core/src/%.o: core/src/%.c
 	@mkdir -p $(@D)
@@ -72,7 +75,7 @@ $(B)/obj/core/src/%.o: core/src/%.c
 
 $(B)/obj/core/bind/%.o: core/bind/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $(EDIT_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) $(EDIT_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(A): $(LIB_OBJ)
 	@rm -f $@
@@ -94,7 +97,7 @@ $(EMBED_C): $(B)/tools/embed $(LUA_SRC)
 
 $(EMBED_OBJ): $(EMBED_C)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(EXE): $(B)/obj/core/bind/main.o $(BIND_OBJ) $(EMBED_OBJ) $(A)
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(LUA_LIBS) $(EDIT_LIBS) $(LIB_LIBS) -ldl
@@ -104,9 +107,19 @@ $(LUAMOD): $(BIND_OBJ) $(EMBED_OBJ) $(A)
 	@mkdir -p $(@D)
 	$(CC) -shared $(LDFLAGS) $(CFLAGS) -o $@ $(BIND_OBJ) $(EMBED_OBJ) $(A) $(LIB_LIBS)
 
+# For C programs embedding Lua: luaopen_scalelua, linked to libscalelua.so.
+$(LUALIB): $(BIND_OBJ) $(EMBED_OBJ) $(SO)
+	$(CC) -shared -Wl,-soname,$(LUASONAME) $(LDFLAGS) $(CFLAGS) -o $@.$(VERSION) \
+	  $(BIND_OBJ) $(EMBED_OBJ) -L$(B) -lscalelua $(LUA_LIBS) $(LIB_LIBS)
+	ln -sf libscalelua-lua.so.$(VERSION) $(B)/$(LUASONAME)
+	ln -sf $(LUASONAME) $@
+
 $(B)/scalelua.pc: scalelua.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS@|$(LIB_LIBS)|g' $< > $@
+
+$(B)/scalelua-lua.pc: scalelua-lua.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 $(B)/tests/%: tests/c/%.c $(TEST_HELP) $(A)
 	@mkdir -p $(@D)
@@ -124,27 +137,44 @@ sanitize:
 bench: all
 	sh scripts/bench
 
+# $(PREFIX)/lib, not a multiarch directory: the same layout everywhere.
 LIBDIR := $(PREFIX)/lib
+INCDIR := $(PREFIX)/include
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+LMODDIR:= $(PREFIX)/share/lua/5.4/scalelua
+CMODDIR:= $(LIBDIR)/lua/5.4/scalelua
+# Every file install adds (uninstall removes exactly these).
+INSTALLED := $(LIBDIR)/libscalelua.a $(LIBDIR)/libscalelua.so.$(VERSION) \
+  $(LIBDIR)/$(SONAME) $(LIBDIR)/libscalelua.so \
+  $(LIBDIR)/libscalelua-lua.so.$(VERSION) $(LIBDIR)/$(LUASONAME) \
+  $(LIBDIR)/libscalelua-lua.so $(INCDIR)/scalelua.h \
+  $(LIBDIR)/pkgconfig/scalelua.pc $(LIBDIR)/pkgconfig/scalelua-lua.pc \
+  $(BINDIR)/scalelua $(MANDIR)/man1/scalelua.1 $(MANDIR)/man3/scalelua.3 \
+  $(CMODDIR)/core.so $(addprefix $(LMODDIR)/,$(notdir $(LUA_SRC)))
+
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	  $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua \
-	  $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	  $(DESTDIR)$(CMODDIR) $(DESTDIR)$(LMODDIR)
 	install -m 644 $(A) $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(SO).$(VERSION) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SO).$(VERSION) $(LUALIB).$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libscalelua.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libscalelua.so
-	install -m 644 core/include/scalelua.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(B)/scalelua.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
-	install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/
-	install -m 755 $(LUAMOD) $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua/
-	install -m 644 $(LUA_SRC) $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua/
+	ln -sf libscalelua-lua.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LUASONAME)
+	ln -sf $(LUASONAME) $(DESTDIR)$(LIBDIR)/libscalelua-lua.so
+	install -m 644 core/include/scalelua.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(B)/scalelua.pc $(B)/scalelua-lua.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(EXE) $(DESTDIR)$(BINDIR)/
+	install -m 644 man/scalelua.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/scalelua.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 755 $(LUAMOD) $(DESTDIR)$(CMODDIR)/
+	install -m 644 $(LUA_SRC) $(DESTDIR)$(LMODDIR)/
 
+# Removes the files above and the two scalelua directories, nothing else.
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libscalelua.a $(DESTDIR)$(LIBDIR)/libscalelua.so* \
-	  $(DESTDIR)$(PREFIX)/include/scalelua.h $(DESTDIR)$(LIBDIR)/pkgconfig/scalelua.pc \
-	  $(DESTDIR)$(PREFIX)/bin/scalelua $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua/core.so \
-	  $(addprefix $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua/,$(notdir $(LUA_SRC)))
-	-rmdir $(DESTDIR)$(LIBDIR)/lua/5.4/scalelua $(DESTDIR)$(PREFIX)/share/lua/5.4/scalelua
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(CMODDIR) $(DESTDIR)$(LMODDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build build-san

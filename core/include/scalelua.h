@@ -559,6 +559,121 @@ SCL_API void scl_figure_opts_init(scl_figure_opts *o);
 SCL_API int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
                        const scl_figure_opts *opts, const char *path);
 
+/* ----------------------------------------------------------------- export */
+
+/*
+ * Write t to path as CSV: a header record of the column names, then one
+ * record per row, fields separated by ',' and records ended by "\n".  A
+ * field is quoted (RFC 4180: in '"', inner quotes doubled) when it holds a
+ * comma, a quote, CR or LF.  Numbers are written with the fewest of 15, 16
+ * or 17 significant digits that read back to the same double, so
+ * scl_table_read_csv gives every value back bit for bit; NaN is an empty
+ * field, infinities are "inf" and "-inf".  Strings are written as stored
+ * (a string column whose values all look like numbers reads back as
+ * numbers).  The file is written to a temporary name beside path and
+ * renamed into place, so path holds its old content or the complete new
+ * one; "-" writes to standard output.  SCL_EIO names the path and the
+ * system's reason.
+ */
+SCL_API int scl_table_write_csv(scl_ctx *ctx, const scl_table *t,
+                                const char *path);
+
+/*
+ * JSON output (RFC 8259).  A writer builds one document in memory from a
+ * sequence of calls, which the caller then takes as text or writes to a
+ * file:
+ *
+ *   scl_json *j;
+ *   scl_json_new(ctx, 2, &j);                 // indent by 2 (0: compact)
+ *   scl_json_begin_object(j);
+ *   scl_json_key(j, "law", -1);  scl_json_fit(j, fit);
+ *   scl_json_key(j, "envelope", -1);  scl_json_envelope(j, env, NULL);
+ *   scl_json_end(j);
+ *   if (scl_json_write(j, "results.json") != SCL_OK) ...
+ *   scl_json_free(j);
+ *
+ * Numbers round-trip exactly (shortest of 15..17 digits, as for CSV; -0
+ * stays -0); NaN and infinities, which JSON lacks, are written as null.
+ * Strings are escaped; bytes that are not valid UTF-8 become U+FFFD.
+ * Object keys are written in the order given.  Every call returns SCL_OK,
+ * SCL_ENOMEM, or SCL_EINVAL for a call out of place (a value where a key
+ * is due, end() with nothing open, a second top-level value, nesting
+ * deeper than 512 levels); after a failure the writer keeps failing with
+ * the same code, so a sequence of calls can be checked once at the end.
+ * Lengths of -1 mean "up to the NUL".
+ */
+typedef struct scl_json scl_json;
+
+/* A new writer; indent 0 writes compact text, n > 0 n spaces per level. */
+SCL_API int scl_json_new(scl_ctx *ctx, int indent, scl_json **out);
+SCL_API void scl_json_free(scl_json *j);
+SCL_API int scl_json_begin_object(scl_json *j);
+SCL_API int scl_json_begin_array(scl_json *j);
+/* Close the innermost open object or array. */
+SCL_API int scl_json_end(scl_json *j);
+/* The key of the next member of the open object. */
+SCL_API int scl_json_key(scl_json *j, const char *key, ptrdiff_t len);
+SCL_API int scl_json_string(scl_json *j, const char *s, ptrdiff_t len);
+SCL_API int scl_json_number(scl_json *j, double v);
+SCL_API int scl_json_integer(scl_json *j, int64_t v);
+SCL_API int scl_json_bool(scl_json *j, int b);
+SCL_API int scl_json_null(scl_json *j);
+/* An array of n numbers (on one line when indenting). */
+SCL_API int scl_json_numbers(scl_json *j, const double *v, size_t n);
+/* A table as an object of columns: {"name": [values], ...}. */
+SCL_API int scl_json_table(scl_json *j, const scl_table *t);
+/*
+ * A fit as {"kind": "powerlaw", "params": {"a": .., "b": ..}, "stderr":
+ * {..}, "ci": {"a": [lo, hi], ..} (with bootstrap only), "rss", "r2", "n",
+ * "iterations", "converged", "reason"}, plus "extra": {"a", "b"} for
+ * Chinchilla and "intercept" for linear fits.
+ */
+SCL_API int scl_json_fit(scl_json *j, const scl_fit *f);
+/*
+ * An envelope as {"x": [..], "y": [..], "curve": [..], "excluded": n};
+ * curve holds curve_names[e->curve[i]] when curve_names is given (one per
+ * input curve), else the curve indices.
+ */
+SCL_API int scl_json_envelope(scl_json *j, const scl_envelope *e,
+                              const char *const *curve_names);
+/*
+ * The document as NUL-terminated text (borrowed until the next call on
+ * j); SCL_EINVAL while a container is open or before any value.
+ */
+SCL_API int scl_json_text(scl_json *j, const char **text, size_t *len);
+/* Write the document (and a final newline) to path, atomically like
+   scl_table_write_csv ("-": standard output). */
+SCL_API int scl_json_write(scl_json *j, const char *path);
+
+/* ---------------------------------------------------------- Lua embedding */
+
+/*
+ * Not in libscalelua: these live in libscalelua-lua (pkg-config
+ * scalelua-lua, which also gives Lua 5.4's flags), for C programs that
+ * run recipes in their own Lua state.  Include <lua.h> as usual; then
+ *
+ *   lua_State *L = luaL_newstate();
+ *   luaL_openlibs(L);
+ *   luaL_requiref(L, "scalelua", luaopen_scalelua, 1);  // global scalelua
+ *   lua_pop(L, 1);
+ *   if (luaL_dofile(L, "recipe.lua") != LUA_OK) ...   // require "scalelua"
+ *
+ * luaopen_scalelua puts the scalelua Lua modules (compiled into the
+ * library) and the C module "scalelua.core" into package.preload and
+ * returns require "scalelua".  luaopen_scalelua_core opens the C module
+ * alone.  Both raise Lua errors (use them through lua_call/luaL_requiref).
+ * The stock interpreter does not need them: `require "scalelua"` finds the
+ * installed share/lua/5.4/scalelua and lib/lua/5.4/scalelua/core.so.
+ */
+struct lua_State;
+#ifdef __GNUC__
+#define SCL_LUA_API __attribute__((visibility("default")))
+#else
+#define SCL_LUA_API
+#endif
+SCL_LUA_API int luaopen_scalelua(struct lua_State *L);
+SCL_LUA_API int luaopen_scalelua_core(struct lua_State *L);
+
 #ifdef __cplusplus
 }
 #endif
