@@ -48,6 +48,7 @@ void sclb_open_table(lua_State *L);
 void sclb_open_fit(lua_State *L);
 void sclb_open_chart(lua_State *L);
 void sclb_open_envelope(lua_State *L);
+void sclb_open_io(lua_State *L);
 
 /* luaopen_scalelua_core: the C module. luaopen_scalelua: the whole package. */
 int luaopen_scalelua_core(lua_State *L);

@@ -62,6 +62,7 @@ int luaopen_scalelua_core(lua_State *L) {
   sclb_open_envelope(L);
   sclb_open_fit(L);
   sclb_open_chart(L);
+  sclb_open_io(L);
   return 1;
 }
 

@@ -27,6 +27,13 @@ sl.csv_records = core.csv_records
 sl.table = core.table
 sl.column = core.column
 
+-- Machine-readable results (core/bind/l_io.c): t:write_csv(path) is a
+-- Table method; JSON of value trees holding Tables, Columns and fits.
+sl.write_csv = core.write_csv
+sl.to_json = core.to_json
+sl.write_json = core.write_json
+sl.from_json = core.from_json
+
 -- Compute -----------------------------------------------------------------
 -- Training FLOPs by the 6ND convention (Kaplan et al. 2020).
 function sl.flops_6nd(params, tokens) return 6 * params * tokens end

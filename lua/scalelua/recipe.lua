@@ -56,7 +56,7 @@ Experiment.__index = Experiment
 Experiment.__name = "scalelua.Experiment"
 
 local EXPERIMENT_FIELDS = { "name", "data", "read", "where", "compute", "derive",
-  "x", "y", "series", "curve", "smooth", "envelope", "fit", "labels" }
+  "x", "y", "series", "curve", "smooth", "envelope", "fit", "labels", "results" }
 local COMPUTE_FIELDS = { "params", "tokens", "flops", "unit", "name" }
 local FIT_FIELDS = { "law", "range", "method", "bootstrap", "seed", "level",
   "start", "lower", "upper", "weights", "max_iter", "tol" }
@@ -199,6 +199,52 @@ local function do_fit(fs, x, y, what, level)
   return guarded(level + 1, what, fitf, x, y, next(fs.opts) and fs.opts or nil)
 end
 
+-- Results: machine-readable output -----------------------------------------
+-- experiment{results = "file.json"} writes exp:results() there (into
+-- sl.outdir when set, like the figures); sl.write_json(path, exp) too.
+
+local function results_path(p, level)
+  if p == nil then return nil end
+  check_type(p, "string", "experiment.results", level + 1)
+  if not p:lower():match("%.json$") then
+    error("experiment.results: '" .. p .. "': expected a .json file name", level + 1)
+  end
+  local sl = package.loaded["scalelua"]
+  return util.join(sl and sl.outdir or "", p)
+end
+
+-- exp:results() -> {x=, y=, series = {{name=, label=, law=, fit=, envelope=,
+-- excluded=, curves=}}, crossovers = {{a=, b=, x=, y=}}}: the fitted laws,
+-- the envelope points and where each pair of laws cross (x = nil: never).
+function Experiment:results()
+  local out = { name = self.name, x = self.x, y = self.y, series = {},
+    crossovers = setmetatable({}, { __jsontype = "array" }) }
+  local fitted = {}
+  for _, s in ipairs(self.series) do
+    out.series[#out.series + 1] = { name = s.name, label = s.label, curves = #s.curves,
+      fit = s.fit, law = s.fit and tostring(s.fit), envelope = s.envelope,
+      excluded = s.excluded }
+    if s.fit then fitted[#fitted + 1] = s end
+  end
+  for i = 1, #fitted do
+    for j = i + 1, #fitted do
+      local a, b = fitted[i], fitted[j]
+      local ok, xc = pcall(core.crossover, a.fit, b.fit)
+      if ok then
+        out.crossovers[#out.crossovers + 1] = { a = a.name, b = b.name, x = xc,
+          y = xc and a.fit.predict(xc) }
+      end
+    end
+  end
+  return out
+end
+Experiment.__tojson = Experiment.results
+
+local function write_results(exp, path, level)
+  guarded(level + 1, "experiment.results", core.write_json, path, exp:results())
+  exp.results_file = path
+end
+
 -- sl.experiment{...}: read, derive, group, smooth, envelope and fit.
 function M.experiment(spec)
   local L = 2 -- error level of the recipe line calling us
@@ -224,6 +270,7 @@ function M.experiment(spec)
     check_type(env_opts, "table", "experiment.envelope", L)
     check_fields(env_opts, { "grid", "mode" }, "experiment.envelope", L)
   end
+  local results = results_path(spec.results, L)
 
   local self = setmetatable({ name = spec.name, table = t, x = x, y = spec.y,
     series = {}, labels = spec.labels or {} }, Experiment)
@@ -256,6 +303,7 @@ function M.experiment(spec)
     if fs then s.fit = do_fit(fs, fx, fy, "experiment.fit (series " .. s.name .. ")", L) end
     self.series[#self.series + 1] = s
   end
+  if results then write_results(self, results, L) end
   return self
 end
 
