@@ -3,10 +3,16 @@
  * their calibration: for every panel and method, the lower envelope of the
  * five runs (scl_envelope_compute, 1500-point log grid over the covered
  * compute range) fitted with log C -> log L least squares gives back the
- * published law within 1% in a and 0.003 in b.  Also checks the shape of
- * the files (runs, steps, compute at the end, trailing = 30K-32K window,
- * lm_loss = mean of the windows, curves above the law early and close to it
- * at the end).
+ * published law within 0.3% in a and 0.001 in b (the generator calibrates
+ * to the printed precision; the recipes' tests allow 1% and 0.003).  Also
+ * checks the shape of the files (runs, steps, compute at the end, trailing
+ * = 30K-32K window, lm_loss = mean of the windows) and of the curves: the
+ * fan of training curves of a scaling-law figure, with the larger runs
+ * starting near the untrained loss, entering the plotted range (C >= 0.05)
+ * higher the larger they are and bending from steep to flat, every run
+ * ending on the law, the smallest run (alone on the envelope at small
+ * compute) close to the law throughout, and the envelope close to the
+ * fitted line over the plotted range.
  *
  * Reads the CSVs with plain stdio (the files have no quoted fields), so it
  * does not depend on the CSV reader.  Run from the top of the repository,
@@ -169,7 +175,24 @@ static void powerlaw(const double *x, const double *y, size_t n, double *a,
   *a = exp(mv - *b * mu);
 }
 
-static double worst_a, worst_b;
+static double worst_a, worst_b, worst_env;
+
+/* Loss of a curve at compute c by log-log interpolation (NAN outside). */
+static double at(const scl_curve *r, double c) {
+  for (size_t j = 0; j + 1 < r->n; j++)
+    if (r->x[j] <= c && c <= r->x[j + 1]) {
+      double t = log(c / r->x[j]) / log(r->x[j + 1] / r->x[j]);
+      return r->y[j] * pow(r->y[j + 1] / r->y[j], t);
+    }
+  return NAN;
+}
+
+/* Log-log slope of a curve between compute c0 and c1. */
+static double slope(const scl_curve *r, double c0, double c1) {
+  return log(at(r, c1) / at(r, c0)) / log(c1 / c0);
+}
+
+#define EDGE 0.05 /* left edge of the paper's figures, PFLOP/s-days */
 
 /* One panel, one method: the calibration and the run shapes. */
 static void check_panel(scl_ctx *ctx, const csv *t, size_t li, int m) {
@@ -182,20 +205,42 @@ static void check_panel(scl_ctx *ctx, const csv *t, size_t li, int m) {
   CHECK(nc == 5, "%s %s: %zu runs", LAWS[li].column, METHODS[m], nc);
 
   double la = LAWS[li].a[m], lb = LAWS[li].b[m];
+  const char *cn = LAWS[li].column, *mn = METHODS[m];
+  double edge_prev = 0;
   for (size_t k = 0; k < nc; k++) {
     const scl_curve *r = &c[k];
     CHECK(r->n >= 300 && r->n <= 600, "run %zu: %zu points", k, r->n);
     CHECK(fabs(r->x[r->n - 1] / RUN_END[k] - 1) < 0.005,
           "run %zu ends at C = %g, want about %g", k, r->x[r->n - 1],
           RUN_END[k]);
-    /* above the law at the start, close to it at the end */
-    CHECK(r->y[0] > la * pow(r->x[0], lb), "%s %s run %zu starts below",
-          LAWS[li].column, METHODS[m], k);
     double end = log(r->y[r->n - 1] / (la * pow(r->x[r->n - 1], lb)));
-    CHECK(fabs(end) < 0.015, "%s %s run %zu ends %.2f%% off the law",
-          LAWS[li].column, METHODS[m], k, 100 * end);
+    CHECK(fabs(end) < 0.015, "%s %s run %zu ends %.2f%% off the law", cn,
+          mn, k, 100 * end);
     CHECK(r->y[0] > r->y[r->n - 1] * 1.2, "run %zu hardly falls", k);
+    /* the fan at the left edge: larger runs enter higher */
+    double edge = at(r, EDGE);
+    CHECK(edge > edge_prev, "%s %s run %zu at C = %g: %.3f, not above the "
+          "smaller run's %.3f", cn, mn, k, EDGE, edge, edge_prev);
+    edge_prev = edge;
+    if (k == 0) {
+      /* alone on the envelope at small compute: on the law throughout */
+      double dev = 0;
+      for (size_t j = 0; j < r->n; j++)
+        dev = fmax(dev, fabs(log(r->y[j] / (la * pow(r->x[j], lb)))));
+      CHECK(dev < 0.03, "%s %s smallest run %.2f%% off the law", cn, mn,
+            100 * dev);
+    } else {
+      /* starts near the untrained loss, falls steeply, then flattens */
+      CHECK(r->y[0] > 10 && r->y[0] < 11.2, "%s %s run %zu starts at %.2f",
+            cn, mn, k, r->y[0]);
+      double s0 = slope(r, EDGE, 2 * EDGE);
+      double s1 = slope(r, r->x[r->n - 1] / sqrt(10), r->x[r->n - 1]);
+      CHECK(s0 < 1.5 * s1 && s1 < 0, "%s %s run %zu: slope %.3f at the "
+            "left edge, %.3f at the end", cn, mn, k, s0, s1);
+    }
   }
+  CHECK(edge_prev > 1.5 * la * pow(EDGE, lb), "%s %s: largest run %.3f at "
+        "C = %g, hardly above the law", cn, mn, edge_prev, EDGE);
 
   scl_envelope_opts o;
   scl_envelope_opts_init(&o);
@@ -209,14 +254,22 @@ static void check_panel(scl_ctx *ctx, const csv *t, size_t li, int m) {
     printf("  %-14s %s  a %.4f (published %.3f, %+.3f%%)  b %.5f "
            "(published %.3f, %+.5f)  envelope %zu points\n",
            LAWS[li].column, METHODS[m], a, la, 100 * ra, b, lb, db, e->n);
-    CHECK(fabs(ra) < 0.01, "%s %s: a = %.4f, published %.3f",
-          LAWS[li].column, METHODS[m], a, la);
-    CHECK(fabs(db) < 0.003, "%s %s: b = %.5f, published %.3f",
-          LAWS[li].column, METHODS[m], b, lb);
+    CHECK(fabs(ra) < 0.003, "%s %s: a = %.4f, published %.3f", cn, mn, a,
+          la);
+    CHECK(fabs(db) < 0.001, "%s %s: b = %.5f, published %.3f", cn, mn, b,
+          lb);
     CHECK(e->n == 1500 && e->excluded == 0, "n %zu excluded %zu", e->n,
           e->excluded);
+    /* the envelope hugs the fitted line where the figures show it */
+    double env = 0;
+    for (size_t j = 0; j < e->n; j++)
+      if (e->x[j] >= EDGE) env = fmax(env, fabs(log(e->y[j] /
+                                                    (a * pow(e->x[j], b)))));
+    CHECK(env < 0.02, "%s %s: envelope %.2f%% off the fit", cn, mn,
+          100 * env);
     worst_a = fmax(worst_a, fabs(ra));
     worst_b = fmax(worst_b, fabs(db));
+    worst_env = fmax(worst_env, env);
   }
   scl_envelope_free(ctx, e);
   free(x);
@@ -281,7 +334,8 @@ int main(void) {
         if (strcmp(LAWS[li].file, files[i]) == 0) f = &t[i];
       for (int m = 0; m < 2; m++) check_panel(ctx, f, li, m);
     }
-    printf("worst: a %.3f%%, b %.5f\n", 100 * worst_a, worst_b);
+    printf("worst: a %.3f%%, b %.5f; envelope within %.2f%% of the fit "
+           "for C >= %g\n", 100 * worst_a, worst_b, 100 * worst_env, EDGE);
     check_32k(&t[1], &t[2]);
     for (int i = 0; i < 3; i++) check_steps(&t[i], files[i]);
     scl_ctx_free(ctx);
