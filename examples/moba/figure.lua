@@ -19,7 +19,7 @@ print(runs:report())
 sl.chart {
   data   = runs,
   x      = { label = "PFLOP/s-days", min = 0.05, max = 20 },
-  y      = { label = "Trailing LM loss (seqlen=32K, last 2K)" },
+  y      = { label = "Trailing LM loss (seqlen=32K, last 2K)", min = 0.9 },
   style  = { moba = { color = "blue" }, full = { color = "red" } },
   layers = { "curves", "projection" },
   legend = "upper right",

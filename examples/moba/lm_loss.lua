@@ -18,7 +18,7 @@ print(runs:report())
 sl.chart {
   data   = runs,
   x      = { label = "PFLOP/s-days", min = 0.05, max = 20 },
-  y      = { label = "LM loss (seqlen=8K)" },
+  y      = { label = "LM loss (seqlen=8K)", min = 1.9 },
   style  = { moba = { color = "blue" }, full = { color = "red" } },
   layers = { "curves", "projection" },
   legend = "upper right",
