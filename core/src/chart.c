@@ -8,6 +8,7 @@
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -219,34 +220,64 @@ static size_t flush_run(const size_t r[4], size_t *keep, size_t m) {
   return m;
 }
 
+/*
+ * M4 decimation (see internal.h).  The column of a point on a log axis
+ * needs a log10, which for a million points cost more than drawing them;
+ * so the x interval of the current column is kept in data units and a
+ * point inside it takes the column without a logarithm.  Curves are
+ * mostly ordered in x, so a log10 (and two pow) are paid about once per
+ * column.  At a column edge the two ways may disagree in the last bit,
+ * which only moves a point on the edge to its neighbour column.
+ */
 size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
                      double x1, int xlog, size_t ncols, size_t *keep) {
   double t0 = xlog ? log10(x0) : x0, t1 = xlog ? log10(x1) : x1;
-  double scale = (double)ncols / (t1 - t0);
+  double scale = (double)ncols / (t1 - t0), nc = (double)ncols;
   size_t m = 0, run[4] = {0, 0, 0, 0}; /* first, low, high, last */
+  double ylo = 0, yhi = 0;              /* y at run[1] and run[2] */
   int open = 0;
   double col = 0;
+  double lo = 1, hi = 0; /* column col spans x in [lo, hi) */
   for (size_t i = 0; i < n; i++) {
-    double t = xlog ? (x[i] > 0 ? log10(x[i]) : NAN) : x[i];
-    if (!isfinite(t) || !isfinite(y[i]) || !isfinite(scale)) {
+    double xi = x[i], yi = y[i];
+    if (xi >= lo && xi < hi && fabs(yi) <= DBL_MAX) {
+      if (open) { /* the common case: one more point in the column */
+        if (yi < ylo) ylo = yi, run[1] = i;
+        if (yi > yhi) yhi = yi, run[2] = i;
+        run[3] = i;
+        continue;
+      }
+    } else {
+      double t = xlog ? (xi > 0 ? log10(xi) : NAN) : xi;
+      if (!isfinite(t) || !isfinite(yi) || !isfinite(scale)) {
+        if (open) m = flush_run(run, keep, m);
+        open = 0;
+        keep[m++] = i;
+        continue;
+      }
+      /* Columns off the axis collapse into one on each side. */
+      double u = (t - t0) * scale;
+      double c = u >= 0 ? (u < nc ? floor(u) : nc) : -1;
+      double ta = t0 + (c < 0 ? -INFINITY : c) / scale;
+      double tb = t0 + (c >= nc ? INFINITY : c + 1) / scale;
+      lo = fmin(ta, tb);
+      hi = fmax(ta, tb);
+      if (xlog) {
+        lo = lo > -308 ? pow(10, lo) : 0;
+        hi = hi < 308 ? pow(10, hi) : INFINITY;
+        if (!(lo > 0)) lo = DBL_MIN; /* x <= 0 takes the slow path */
+      }
+      if (open && c == col) {
+        if (yi < ylo) ylo = yi, run[1] = i;
+        if (yi > yhi) yhi = yi, run[2] = i;
+        run[3] = i;
+        continue;
+      }
       if (open) m = flush_run(run, keep, m);
-      open = 0;
-      keep[m++] = i;
-      continue;
+      col = c;
     }
-    /* Columns off the axis collapse into one on each side. */
-    double c = floor((t - t0) * scale);
-    if (c < -1) c = -1;
-    if (c > (double)ncols) c = (double)ncols;
-    if (open && c == col) {
-      if (y[i] < y[run[1]]) run[1] = i;
-      if (y[i] > y[run[2]]) run[2] = i;
-      run[3] = i;
-      continue;
-    }
-    if (open) m = flush_run(run, keep, m);
     open = 1;
-    col = c;
+    ylo = yhi = yi;
     run[0] = run[1] = run[2] = run[3] = i;
   }
   if (open) m = flush_run(run, keep, m);
