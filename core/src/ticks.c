@@ -143,6 +143,12 @@ static int in_log_range(double lv, double a, double b) {
   return lv >= a - 1e-9 && lv <= b + 1e-9;
 }
 
+/* The tick value itself lies on the axis [lo, hi] (to rounding): m x 10^k
+ * can miss by more than the log test allows among subnormals. */
+static int on_axis(double v, double lo, double hi) {
+  return isfinite(v) && v > 0 && v >= lo - lo * 1e-9 && v <= hi + hi * 1e-9;
+}
+
 static void decade_label(char *out, size_t size, int m, int k) {
   if (m == 1)
     snprintf(out, size, "10#u%d#d", k);
@@ -182,7 +188,7 @@ static void log_ticks(tickbuf *b, double lo, double hi) {
     for (int k = k0; k <= k1; k++) {
       int on = (k % stride + stride) % stride == 0;
       double v = dec(1, k);
-      if (in_log_range(k, a, z) && isfinite(v) && v > 0) {
+      if (in_log_range(k, a, z) && on_axis(v, lo, hi)) {
         if (on) {
           decade_label(label, sizeof label, 1, k);
           push(b, v, 1, label);
@@ -193,7 +199,7 @@ static void log_ticks(tickbuf *b, double lo, double hi) {
       if (stride > 1) continue;
       for (int m = 2; m <= 9; m++) {
         double w = dec(m, k);
-        if (isfinite(w) && w > 0 && in_log_range(k + log10(m), a, z))
+        if (on_axis(w, lo, hi) && in_log_range(k + log10(m), a, z))
           push(b, w, 0, NULL);
       }
     }
@@ -209,7 +215,7 @@ static void log_ticks(tickbuf *b, double lo, double hi) {
   for (int k = k0; k <= k1; k++) {
     for (int m = 1; m <= 9; m++) {
       double w = dec(m, k);
-      if (!(isfinite(w) && w > 0 && in_log_range(k + log10(m), a, z)))
+      if (!(on_axis(w, lo, hi) && in_log_range(k + log10(m), a, z)))
         continue;
       int lab = 0;
       for (const int *p = set; *p; p++)
@@ -264,6 +270,13 @@ int scl_ticks(scl_ctx *ctx, double lo, double hi, int log, scl_tick *ticks,
       double d = fabs(v) * 0.1;
       lo = v - d;
       hi = v + d;
+      /* near +-DBL_MAX the widened ends must stay finite */
+      if (!isfinite(lo)) lo = -DBL_MAX;
+      if (!isfinite(hi)) hi = DBL_MAX;
+      if (!(hi > lo)) { /* a subnormal v: d underflowed to 0 */
+        lo = nextafter(v, -INFINITY);
+        hi = nextafter(v, INFINITY);
+      }
     }
   }
   tickbuf b = {ticks, max, 0};
