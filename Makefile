@@ -180,3 +180,39 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ---- fuzzing: make fuzz [FUZZ_SECONDS=60]
+# libFuzzer targets (fuzz/*_fuzz.c) built with clang, ASan and UBSan in
+# build-fuzz/, each run for FUZZ_SECONDS on a copy of its seed corpus
+# (fuzz/corpus/<target>); findings are written to build-fuzz/findings/.
+FUZZ_B       := build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := csv num ticks recipe
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g \
+  -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=all -Icore/include -Icore/src -Icore/bind \
+  $(DEP_CFLAGS) $(LUA_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
+FUZZ_LUA_OBJ := $(BIND_SRC:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/gen/lua_embed.o
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/%_fuzz)
+
+$(FUZZ_B)/obj/core/%.o: core/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_B)/obj/gen/lua_embed.o: $(EMBED_C)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+$(FUZZ_B)/recipe_fuzz: fuzz/recipe_fuzz.c $(FUZZ_LIB_OBJ) $(FUZZ_LUA_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LUA_LIBS) $(LIB_LIBS)
+$(FUZZ_B)/%_fuzz: fuzz/%_fuzz.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	@sh fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+clean: fuzz-clean
+.PHONY: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_B)
