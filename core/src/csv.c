@@ -1188,9 +1188,9 @@ static void *locked_alloc(void *ud, void *p, size_t osize, size_t nsize) {
  * with *hasq at a quote, since then line ends need not end records.
  */
 static size_t count_records(const unsigned char *b, size_t from, size_t to,
-                            int quote, int *hasq) {
+                            int quote, int *hasq, unsigned *prevp) {
   size_t n = 0, i = from;
-  unsigned prev = 1; /* the byte before `from` ended a line */
+  unsigned prev = *prevp; /* 1: the byte before `from` ended a line */
   *hasq = 0;
 #ifdef __SSE2__
   const __m128i vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
@@ -1218,13 +1218,22 @@ static size_t count_records(const unsigned char *b, size_t from, size_t to,
     n += !t && prev;
     prev = t;
   }
+  *prevp = prev;
   return n;
 }
 
+/* Count a range in 8 MiB steps, giving back the pages behind. */
 static void *count_main(void *arg) {
   worker *w = arg;
-  w->count = count_records(w->s->data, w->a, w->b,
-                           w->g->r.quote ? w->g->r.quote : -1, &w->hasq);
+  int quote = w->g->r.quote ? w->g->r.quote : -1;
+  size_t released = w->a, step = (size_t)8 << 20;
+  unsigned prev = 1;
+  w->count = 0;
+  for (size_t at = w->a; at < w->b && !w->hasq; at += step) {
+    size_t to = w->b - at > step ? at + step : w->b;
+    w->count += count_records(w->s->data, at, to, quote, &w->hasq, &prev);
+    release_range(w->s, w->a, &released, to);
+  }
   return NULL;
 }
 
