@@ -6,14 +6,27 @@
  * -i, -v, -, -- and --help work as Lua users expect.  `require "scalelua"`
  * is preloaded from the sources compiled into the binary; the global `sl`
  * holds it too.  Errors print with a traceback and exit non-zero.
+ *
+ * The REPL completes names with TAB (globals, fields, Table columns and
+ * methods; the candidates come from scalelua.help.complete).
+ * `scalelua --watch recipe.lua` runs the recipe again, in a fresh Lua
+ * state, whenever the recipe or a file it read changes (inotify).
  */
 #include "bind.h"
 
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <limits.h>
 #include <lualib.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #if SCL_LINEEDIT == 1
@@ -25,6 +38,8 @@
 
 static const char *progname = "scalelua";
 static lua_State *globalL;
+/* Set by Ctrl-C: in watch mode it ends the loop. */
+static volatile sig_atomic_t got_sigint;
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -37,6 +52,8 @@ static void usage(FILE *f) {
           "  -l g=mod      require library 'mod' into global 'g'\n"
           "  -v, --version show version information\n"
           "  --outdir DIR  write the recipe's figures and results into DIR\n"
+          "  --watch       run the recipe again whenever it or a file it read\n"
+          "                changes (Ctrl-C stops)\n"
           "  --help        show this help\n"
           "  --            stop handling options\n"
           "  -             run standard input as a recipe and stop handling "
@@ -60,6 +77,7 @@ static void lstop(lua_State *L, lua_Debug *ar) {
 
 static void laction(int sig) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  got_sigint = 1;
   signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
   lua_sethook(globalL, lstop, flag, 1);
 }
@@ -144,6 +162,78 @@ static char *history_path(void) {
   snprintf(path, sizeof path, "%s/.scalelua_history", home);
   return path;
 }
+
+/* ---- tab completion (libedit's or GNU readline's completion hooks) */
+
+#if SCL_LINEEDIT
+static lua_State *complete_L;
+static char **cands;
+static size_t ncands, icand;
+
+static void free_cands(void) {
+  for (size_t i = 0; i < ncands; i++) free(cands[i]);
+  free(cands);
+  cands = NULL;
+  ncands = 0;
+}
+
+/* Hands out the candidates one by one (readline frees them). */
+static char *cand_gen(const char *text, int state) {
+  (void)text;
+  if (state == 0) icand = 0;
+  return icand < ncands ? strdup(cands[icand++]) : NULL;
+}
+
+/* The Lua side: require("scalelua.help").complete(text) -> {words}. */
+static int complete_lua(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "scalelua.help");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "complete");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+/*
+ * The word under the cursor ("sl.fit.po", "t:gr": '.' and ':' do not
+ * break words) is completed as a whole; no file names as a fallback.
+ */
+static char **attempt_complete(const char *text, int start, int end) {
+  (void)start;
+  (void)end;
+  rl_attempted_completion_over = 1;
+  free_cands();
+  lua_State *L = complete_L;
+  if (!L) return NULL;
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, complete_lua);
+  lua_pushstring(L, text);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+    size_t n = (size_t)lua_rawlen(L, -1);
+    cands = n ? calloc(n, sizeof *cands) : NULL;
+    for (size_t i = 0; cands && i < n; i++) {
+      lua_rawgeti(L, -1, (lua_Integer)i + 1);
+      const char *w = lua_tostring(L, -1);
+      if (w && (cands[ncands] = strdup(w)) != NULL) ncands++;
+      lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, top);
+  if (ncands == 0) return NULL;
+  return rl_completion_matches(text, cand_gen);
+}
+
+static void setup_completion(lua_State *L) {
+  complete_L = L;
+  rl_readline_name = "scalelua";
+  rl_attempted_completion_function = attempt_complete;
+  static char breaks[] = " \t\n\"\\'`@$><=;|&{(,[]+-*/%^~#)}";
+  rl_basic_word_break_characters = breaks;
+  rl_completer_word_break_characters = breaks;
+  rl_completion_append_character = '\0';
+}
+#endif
 
 static int readline_line(lua_State *L, const char *prompt) {
 #if SCL_LINEEDIT
@@ -256,6 +346,7 @@ static void repl(lua_State *L) {
 #if SCL_LINEEDIT
   const char *p = history_path();
   if (p && isatty(0)) read_history(p);
+  setup_completion(L);
 #endif
   if (isatty(0)) {
     print_version();
@@ -275,7 +366,164 @@ static void repl(lua_State *L) {
   }
   lua_settop(L, 0);
   if (isatty(0)) putchar('\n');
+#if SCL_LINEEDIT
+  free_cands();
+  complete_L = NULL;
+#endif
   progname = old;
+}
+
+/* ---- watch mode: which files a run read */
+
+/*
+ * A file the recipe read (absolute path, directory resolved), or a glob
+ * pattern it read through, with the file's state when it was read: a
+ * change made while the recipe ran is caught by comparing these after it.
+ */
+typedef struct {
+  char *path;
+  int pattern;
+  int exists;
+  struct timespec mtime;
+  off_t size;
+  ino_t ino;
+} tracked;
+
+static tracked *tl;
+static size_t ntl, captl;
+
+static void track_reset(void) {
+  for (size_t i = 0; i < ntl; i++) free(tl[i].path);
+  free(tl);
+  tl = NULL;
+  ntl = captl = 0;
+}
+
+static void track_stat(tracked *t) {
+  struct stat st;
+  t->exists = stat(t->path, &st) == 0;
+  if (t->exists) {
+    t->mtime = st.st_mtim;
+    t->size = st.st_size;
+    t->ino = st.st_ino;
+  }
+}
+
+static int has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+/* path made absolute, with its directory resolved when it exists. */
+static char *absolute(const char *path) {
+  char cwd[PATH_MAX], dir[PATH_MAX], buf[2 * PATH_MAX + 2];
+  if (path[0] == '/') {
+    snprintf(buf, sizeof buf, "%s", path);
+  } else {
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    snprintf(buf, sizeof buf, "%s/%s", cwd, path);
+  }
+  char *slash = strrchr(buf, '/');
+  *slash = '\0';
+  const char *base = slash + 1;
+  if (!has_glob(buf) && realpath(buf[0] ? buf : "/", dir)) {
+    size_t n = strlen(dir) + strlen(base) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", strcmp(dir, "/") ? dir : "", base);
+    return out;
+  }
+  *slash = '/';
+  return strdup(buf);
+}
+
+static void track_add(const char *abs, int pattern) {
+  for (size_t i = 0; i < ntl; i++)
+    if (strcmp(tl[i].path, abs) == 0) return;
+  if (ntl == captl) {
+    size_t cap = captl ? 2 * captl : 16;
+    tracked *n = realloc(tl, cap * sizeof *n);
+    if (!n) return;
+    tl = n;
+    captl = cap;
+  }
+  tracked *t = &tl[ntl];
+  memset(t, 0, sizeof *t);
+  if (!(t->path = strdup(abs))) return;
+  t->pattern = pattern;
+  if (!pattern) track_stat(t);
+  ntl++;
+}
+
+/* Record a path the recipe reads: a file, or a pattern and its matches. */
+static void track_path(const char *path) {
+  if (!path || !*path || strcmp(path, "-") == 0) return;
+  char *abs = absolute(path);
+  if (!abs) return;
+  if (has_glob(abs)) {
+    track_add(abs, 1);
+    glob_t g;
+    if (glob(abs, 0, NULL, &g) == 0)
+      for (size_t i = 0; i < g.gl_pathc; i++) track_add(g.gl_pathv[i], 0);
+    globfree(&g);
+  } else {
+    track_add(abs, 0);
+  }
+  free(abs);
+}
+
+/*
+ * The wrapper around a function that reads files: records its path
+ * argument (a string, or an array of them), then calls the original
+ * (upvalue 1).  Upvalue 2 is 1 for io.open, which only counts reads.
+ */
+static int track_call(lua_State *L) {
+  int is_open = (int)lua_tointeger(L, lua_upvalueindex(2));
+  const char *mode = is_open ? luaL_optstring(L, 2, "r") : "r";
+  if (mode[0] == 'r' && !strchr(mode, '+')) {
+    if (lua_type(L, 1) == LUA_TSTRING) {
+      track_path(lua_tostring(L, 1));
+    } else if (lua_type(L, 1) == LUA_TTABLE) {
+      for (lua_Integer i = 1; lua_rawgeti(L, 1, i) == LUA_TSTRING; i++) {
+        track_path(lua_tostring(L, -1));
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+/* Replace field `name` of the table on top with a tracking wrapper. */
+static void wrap_field(lua_State *L, const char *name, int is_open) {
+  if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushinteger(L, is_open);
+  lua_pushcclosure(L, track_call, 2);
+  lua_setfield(L, -2, name);
+}
+
+/*
+ * Before `require "scalelua"`: wrap the readers of scalelua.core (the Lua
+ * layer calls them through that table) and Lua's own file readers.
+ */
+static void install_tracking(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "scalelua.core");
+  lua_call(L, 1, 1);
+  wrap_field(L, "read_csv", 0);
+  wrap_field(L, "csv_records", 0);
+  lua_pop(L, 1);
+  lua_getglobal(L, "io");
+  wrap_field(L, "open", 1);
+  wrap_field(L, "lines", 0);
+  lua_pop(L, 1);
+  lua_pushglobaltable(L);
+  wrap_field(L, "dofile", 0);
+  wrap_field(L, "loadfile", 0);
+  lua_pop(L, 1);
 }
 
 /* ---- main */
@@ -284,6 +532,7 @@ typedef struct {
   int argc;
   char **argv;
   int status;
+  int watch; /* --watch: the recipe runs again on changes */
 } pargs;
 
 /* Open libraries, preload scalelua, set sl and arg; then do the options. */
@@ -291,7 +540,7 @@ static int pmain(lua_State *L) {
   pargs *a = lua_touserdata(L, 1);
   int argc = a->argc;
   char **argv = a->argv;
-  int script = 0, interactive = 0, version = 0, has_e = 0;
+  int script = 0, interactive = 0, version = 0, has_e = 0, watch = 0;
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     if (o[0] != '-') {
@@ -313,6 +562,8 @@ static int pmain(lua_State *L) {
     }
     if (strcmp(o, "-v") == 0 || strcmp(o, "--version") == 0)
       version = 1;
+    else if (strcmp(o, "--watch") == 0)
+      watch = 1;
     else if (strcmp(o, "-i") == 0)
       interactive = version = 1;
     else if (strcmp(o, "-e") == 0 || strcmp(o, "-l") == 0 ||
@@ -331,6 +582,12 @@ static int pmain(lua_State *L) {
       return 0;
     }
   }
+  if (watch && (!script || strcmp(argv[script], "-") == 0)) {
+    fprintf(stderr, "%s: --watch needs a recipe file\n", progname);
+    a->status = 1;
+    return 0;
+  }
+  a->watch = watch;
   if (version) print_version();
   /*
    * `scalelua recipe.lua --outdir DIR` is read as `--outdir DIR recipe.lua`:
@@ -349,6 +606,11 @@ static int pmain(lua_State *L) {
 
   luaL_openlibs(L);
   sclb_preload(L);
+  if (watch) {
+    track_reset();
+    track_path(argv[script]);
+    install_tracking(L);
+  }
   /* arg table: script at index 0, as lua.c */
   lua_createtable(L, argc, 1);
   for (int i = 0; i < argc; i++) {
@@ -395,7 +657,9 @@ static int pmain(lua_State *L) {
     a->status = 1;
     return 0;
   }
-  if (interactive)
+  if (watch) {
+    /* no REPL: the watch loop takes over */
+  } else if (interactive)
     repl(L);
   else if (!script && !has_e && !version) {
     if (isatty(0))
@@ -409,18 +673,193 @@ static int pmain(lua_State *L) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  if (argv[0] && argv[0][0]) progname = argv[0];
+/* One run in a fresh Lua state: 1 when it succeeded. */
+static int run_state(pargs *a) {
   lua_State *L = luaL_newstate();
   if (!L) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", progname);
-    return EXIT_FAILURE;
+    return 0;
   }
-  pargs a = {argc, argv, 1};
+  a->status = 1;
   lua_pushcfunction(L, pmain);
-  lua_pushlightuserdata(L, &a);
+  lua_pushlightuserdata(L, a);
   int status = lua_pcall(L, 1, 0, 0);
   report(L, status);
   lua_close(L);
-  return (status == LUA_OK && a.status == 0) ? EXIT_SUCCESS : EXIT_FAILURE;
+  fflush(stdout);
+  return status == LUA_OK && a->status == 0;
+}
+
+/* ---- the watch loop */
+
+static void on_sigint(int sig) {
+  (void)sig;
+  got_sigint = 1;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *base_name(const char *p) {
+  const char *s = strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+/* A tracked file whose state differs from when it was read, or NULL. */
+static const char *changed_since_read(void) {
+  for (size_t i = 0; i < ntl; i++) {
+    if (tl[i].pattern) continue;
+    tracked now = tl[i];
+    track_stat(&now);
+    if (now.exists != tl[i].exists ||
+        (now.exists && (now.size != tl[i].size || now.ino != tl[i].ino ||
+                        now.mtime.tv_sec != tl[i].mtime.tv_sec ||
+                        now.mtime.tv_nsec != tl[i].mtime.tv_nsec)))
+      return tl[i].path;
+  }
+  return NULL;
+}
+
+typedef struct {
+  int wd;
+  char *dir;
+} watchdir;
+
+/* Is dir/name one of the tracked files, or a match of a tracked pattern? */
+static const char *relevant(const char *dir, const char *name) {
+  char full[2 * PATH_MAX + 2];
+  snprintf(full, sizeof full, "%s/%s", dir, name);
+  for (size_t i = 0; i < ntl; i++) {
+    if (tl[i].pattern ? fnmatch(tl[i].path, full, FNM_PATHNAME) == 0
+                      : strcmp(tl[i].path, full) == 0)
+      return tl[i].path;
+  }
+  return NULL;
+}
+
+/*
+ * Read the pending events of fd; returns the first relevant path (into
+ * why, when why[0] is still empty) and whether there was one.
+ */
+static int read_events(int fd, const watchdir *wds, size_t nwd, char *why,
+                       size_t whylen) {
+  char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+  int hit = 0;
+  ssize_t n = read(fd, buf, sizeof buf);
+  for (char *p = buf; n > 0 && p < buf + n;) {
+    const struct inotify_event *ev = (const struct inotify_event *)p;
+    p += sizeof *ev + ev->len;
+    if (!ev->len) continue;
+    for (size_t i = 0; i < nwd; i++) {
+      if (wds[i].wd != ev->wd) continue;
+      const char *path = relevant(wds[i].dir, ev->name);
+      if (path) {
+        hit = 1;
+        if (!why[0]) snprintf(why, whylen, "%s", base_name(path));
+      }
+      break;
+    }
+  }
+  return hit;
+}
+
+/*
+ * Watch the directories of the tracked files (editors replace files by
+ * renaming, which a watch on the file itself would miss) until one of
+ * them changes; then wait for 100 ms of quiet (a writer appending rows
+ * sends many events).  Returns 0 when interrupted.
+ */
+static int wait_for_change(char *why, size_t whylen) {
+  why[0] = '\0';
+  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd < 0) {
+    fprintf(stderr, "%s: --watch: inotify: %s\n", progname, strerror(errno));
+    return 0;
+  }
+  watchdir *wds = calloc(ntl ? ntl : 1, sizeof *wds);
+  size_t nwd = 0;
+  uint32_t mask = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+                  IN_DELETE | IN_MOVED_FROM | IN_ATTRIB;
+  for (size_t i = 0; wds && i < ntl; i++) {
+    char *dir = strdup(tl[i].path);
+    if (!dir) continue;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    int wd = has_glob(dir) ? -1 : inotify_add_watch(fd, dir, mask);
+    int dup = 0;
+    for (size_t k = 0; k < nwd; k++) dup |= wds[k].wd == wd;
+    if (wd < 0 || dup) {
+      free(dir);
+      continue;
+    }
+    wds[nwd].wd = wd;
+    wds[nwd++].dir = dir;
+  }
+  /* a file changed while the recipe ran: no need to wait */
+  const char *early = changed_since_read();
+  if (early) snprintf(why, whylen, "%s", base_name(early));
+  int hit = early != NULL;
+  struct pollfd pfd = {fd, POLLIN, 0};
+  while (!hit && !got_sigint) {
+    int r = poll(&pfd, 1, -1);
+    if (r < 0 && errno != EINTR) break;
+    if (r > 0) hit = read_events(fd, wds, nwd, why, whylen);
+  }
+  /* debounce: until 100 ms pass without a relevant event */
+  double quiet_from = now_ms();
+  while (hit && !got_sigint) {
+    int left = (int)(quiet_from + 100 - now_ms());
+    if (left <= 0) break;
+    int r = poll(&pfd, 1, left);
+    if (r > 0 && read_events(fd, wds, nwd, why, whylen)) quiet_from = now_ms();
+  }
+  for (size_t k = 0; k < nwd; k++) free(wds[k].dir);
+  free(wds);
+  close(fd);
+  return hit && !got_sigint;
+}
+
+/*
+ * `scalelua --watch recipe.lua`: after the first run, wait for a change,
+ * run again in a fresh state, print one line per run; errors are shown
+ * and the loop goes on.  Ctrl-C (during a run or while waiting) ends it.
+ */
+static int watch_loop(pargs *a, int first_ok, double first_ms) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  int run = 1, ok = first_ok;
+  double ms = first_ms;
+  char why[PATH_MAX];
+  why[0] = '\0';
+  for (;;) {
+    fprintf(stderr, "%s: watch: run %d %s in %.0f ms%s%s%s; watching %zu "
+                    "file%s (Ctrl-C stops)\n",
+            progname, run, ok ? "ok" : "FAILED", ms, why[0] ? " (" : "", why,
+            why[0] ? " changed)" : "", ntl, ntl == 1 ? "" : "s");
+    fflush(stderr);
+    if (got_sigint) break;
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll returns EINTR */
+    if (!wait_for_change(why, sizeof why)) break;
+    run++;
+    double t0 = now_ms();
+    ok = run_state(a);
+    ms = now_ms() - t0;
+  }
+  track_reset();
+  return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv) {
+  if (argv[0] && argv[0][0]) progname = argv[0];
+  pargs a = {argc, argv, 1, 0};
+  double t0 = now_ms();
+  int ok = run_state(&a);
+  if (a.watch) return watch_loop(&a, ok, now_ms() - t0);
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
