@@ -182,20 +182,45 @@ SCL_API int scl_table_order(const scl_table *t, size_t col, int desc,
 
 /* -------------------------------------------------------------------- CSV */
 
-/* Options for reading CSV.  Initialise with scl_csv_opts_init(). */
+/*
+ * Options for reading CSV.  Initialise with scl_csv_opts_init().
+ *
+ * The format is RFC 4180 read strictly (libcsv's strict mode): quoted
+ * fields may hold delimiters, doubled quotes and line breaks; a quote
+ * inside an unquoted field, text after a closing quote and an unterminated
+ * quote are errors; unquoted spaces are data.  Records end at LF, CR LF or
+ * a lone CR; blank lines are skipped; a UTF-8 byte order mark is dropped.
+ * Every record must have as many fields as the first ("runs.csv:17:
+ * expected 8 fields, found 7").  Positions in messages are line:column of
+ * the field's first byte (columns count bytes from 1).
+ *
+ * Types: a column is numeric when every field is a number (as
+ * scl_parse_double reads it, spaces around allowed) or an NA marker
+ * (compared after trimming spaces; NaN in the column), else a string
+ * column that keeps every field's text as is (NA markers included).  A
+ * column of NA markers only, or of a header-only file, is numeric.
+ * types/type_names force a type; a non-number in a column forced numeric
+ * is an error ("runs.csv:17:4: column 'loss': 'abc' is not a number").
+ */
 typedef struct scl_csv_opts {
-  char delimiter;         /* ',' */
-  char quote;             /* '"' */
+  char delimiter;         /* ',' (not CR, LF or the quote) */
+  char quote;             /* '"'; 0: no quoting, quotes are data */
   int header;             /* 1: first record names the columns; 0: V1, V2.. */
-  const char *const *columns; /* projection: keep only these (NULL: all) */
+  const char *const *columns; /* projection: keep only these, in this
+                                 order; others are not even parsed (NULL:
+                                 all; an unknown name: SCL_EINVAL) */
   size_t ncolumns;
   const char *const *type_names; /* per-column type overrides ... */
   const scl_type *types;         /* ... parallel arrays */
   size_t ntypes;
-  const char *const *na;  /* NA markers (NULL: "", NA, NaN, nan, null) */
+  const char *const *na;  /* NA markers (NULL: "", NA, NaN, nan, null;
+                             nna = 0 with na non-NULL: none) */
   size_t nna;
-  size_t max_field;       /* longest field in bytes (0: 1 MiB) */
-  int threads;            /* worker threads (0: online CPUs / SCALELUA_THREADS) */
+  size_t max_field;       /* longest field in bytes (0: 1 MiB): longer is
+                             an error */
+  int threads;            /* threads for large quote-free input (0:
+                             SCALELUA_THREADS, else online CPUs; 1: none).
+                             The result is the same with any number. */
   const char *file_column;/* name of the source-file column added when
                              reading several files ("file"); NULL: "file" */
   int progress;           /* 1: report progress through progress_fn */
@@ -207,13 +232,23 @@ SCL_API void scl_csv_opts_init(scl_csv_opts *o);
 
 /*
  * Read a CSV file into a typed table.  path may be "-" (standard input), a
- * file, or a glob pattern (several files: rows concatenated, a "file" column
- * added, headers must agree).  opts may be NULL for the defaults.  Errors
- * name "file:line:column: column 'name': ...".
+ * file, or a glob pattern (an existing file whose name holds * ? [ is read
+ * as is).  A pattern is expanded with glob(3), sorted; the files' rows are
+ * concatenated and a string column named opts->file_column ("file") gives
+ * each row's path; it comes last, or where the projection names it.  It is
+ * added for every pattern, even one matching a single file, so a recipe's
+ * columns do not depend on how many files matched.  Headers must agree
+ * (else SCL_EPARSE naming both files and the first differing column);
+ * types are inferred over all files; an empty file adds nothing.  A
+ * pattern matching nothing, a missing, unreadable or directory path:
+ * SCL_EIO with the path and the system's reason.  An empty file gives a
+ * table without columns; a header alone gives numeric columns, no rows.
+ * opts may be NULL for the defaults.
  */
 SCL_API int scl_table_read_csv(scl_ctx *ctx, const char *path,
                                const scl_csv_opts *opts, scl_table **out);
-/* The same for an explicit list of paths (no glob expansion). */
+/* The same for an explicit list of paths (no glob expansion; the file
+   column is added whatever the count). */
 SCL_API int scl_table_read_csv_files(scl_ctx *ctx, const char *const *paths,
                                      size_t npaths, const scl_csv_opts *opts,
                                      scl_table **out);
@@ -225,7 +260,9 @@ SCL_API int scl_table_read_csv_buffer(scl_ctx *ctx, const char *name,
 
 /*
  * Record-by-record reading: each record as its fields after unquoting, the
- * header row (if any) included as the first record.
+ * header row (if any) included as the first record.  Only the delimiter,
+ * quote and max_field options apply; records may differ in length; path is
+ * "-" or a file (no patterns).
  */
 typedef struct scl_csv_reader scl_csv_reader;
 SCL_API int scl_csv_open(scl_ctx *ctx, const char *path,
@@ -243,7 +280,10 @@ SCL_API void scl_csv_close(scl_csv_reader *r);
 
 /*
  * Parse a number exactly as strtod would (bit-identical), accepting
- * surrounding spaces, a leading '+', inf/infinity/nan in any case.
+ * surrounding spaces and tabs, a leading '+' or '-', decimals ("12",
+ * "1.5", ".5", "5.", "2.5e-04") and inf/infinity/nan in any case.
+ * Rejected although strtod reads them: hexadecimal ("0x10"), "nan(...)",
+ * other white space.  Out of range gives strtod's +-inf or 0/subnormal.
  * Returns 1 and sets *out when the whole of s[0..len) is a number, else 0.
  */
 SCL_API int scl_parse_double(const char *s, size_t len, double *out);
