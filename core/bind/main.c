@@ -838,10 +838,17 @@ static int watch_loop(pargs *a, int first_ok, double first_ms) {
   char why[PATH_MAX];
   why[0] = '\0';
   for (;;) {
+    size_t npat = 0;
+    for (size_t i = 0; i < ntl; i++) npat += tl[i].pattern != 0;
+    char pats[48] = "";
+    if (npat)
+      snprintf(pats, sizeof pats, " and %s pattern%s",
+               npat == 1 ? "a" : "several", npat == 1 ? "" : "s");
     fprintf(stderr, "%s: watch: run %d %s in %.0f ms%s%s%s; watching %zu "
-                    "file%s (Ctrl-C stops)\n",
+                    "file%s%s (Ctrl-C stops)\n",
             progname, run, ok ? "ok" : "FAILED", ms, why[0] ? " (" : "", why,
-            why[0] ? " changed)" : "", ntl, ntl == 1 ? "" : "s");
+            why[0] ? " changed)" : "", ntl - npat, ntl - npat == 1 ? "" : "s",
+            pats);
     fflush(stderr);
     if (got_sigint) break;
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll returns EINTR */
