@@ -114,12 +114,14 @@ $(LUALIB): $(BIND_OBJ) $(EMBED_OBJ) $(SO)
 	ln -sf libscalelua-lua.so.$(VERSION) $(B)/$(LUASONAME)
 	ln -sf $(LUASONAME) $@
 
+# The .pc files are made again by install, for the PREFIX given there.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBS@|$(LIB_LIBS)|g'
 $(B)/scalelua.pc: scalelua.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    -e 's|@LIBS@|$(LIB_LIBS)|g' $< > $@
+	$(PC_SED) $< > $@
 
 $(B)/scalelua-lua.pc: scalelua-lua.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	$(PC_SED) $< > $@
 
 $(B)/tests/%: tests/c/%.c $(TEST_HELP) $(A)
 	@mkdir -p $(@D)
@@ -164,7 +166,8 @@ install: all
 	ln -sf libscalelua-lua.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LUASONAME)
 	ln -sf $(LUASONAME) $(DESTDIR)$(LIBDIR)/libscalelua-lua.so
 	install -m 644 core/include/scalelua.h $(DESTDIR)$(INCDIR)/
-	install -m 644 $(B)/scalelua.pc $(B)/scalelua-lua.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(PC_SED) scalelua.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/scalelua.pc
+	$(PC_SED) scalelua-lua.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/scalelua-lua.pc
 	install -m 755 $(EXE) $(DESTDIR)$(BINDIR)/
 	install -m 644 man/scalelua.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/scalelua.3 $(DESTDIR)$(MANDIR)/man3/
