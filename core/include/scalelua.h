@@ -89,6 +89,7 @@ typedef void *(*scl_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* A new context using alloc (NULL: malloc/realloc/free).  NULL on OOM. */
 SCL_API scl_ctx *scl_ctx_new(scl_alloc_fn alloc, void *ud);
+/* Free ctx (NULL: nothing); free the objects made with it first. */
 SCL_API void scl_ctx_free(scl_ctx *ctx);
 /* The message of the last failure on ctx ("" if none).  Borrowed. */
 SCL_API const char *scl_ctx_errmsg(const scl_ctx *ctx);
@@ -119,10 +120,12 @@ typedef struct scl_table scl_table;
 
 typedef enum { SCL_NUMBER = 1, SCL_STRING = 2 } scl_type;
 
-/* An empty table (no columns, no rows). */
+/* An empty table (no columns, no rows): SCL_OK or SCL_ENOMEM. */
 SCL_API int scl_table_new(scl_ctx *ctx, scl_table **out);
+/* Free t and everything borrowed from it (NULL: nothing). */
 SCL_API void scl_table_free(scl_table *t);
 
+/* Number of rows and of columns. */
 SCL_API size_t scl_table_nrows(const scl_table *t);
 SCL_API size_t scl_table_ncols(const scl_table *t);
 /* Column index of name, or -1. */
@@ -134,7 +137,12 @@ SCL_API scl_type scl_table_coltype(const scl_table *t, size_t col);
 SCL_API const double *scl_table_numbers(const scl_table *t, size_t col);
 /* The codes of a string column (NULL for a numeric column).  Borrowed. */
 SCL_API const uint32_t *scl_table_codes(const scl_table *t, size_t col);
-/* Number of distinct strings of a string column, and the one for a code. */
+/*
+ * Number of distinct strings of a string column, and the one for a code.
+ * Tables read from CSV or filled by scl_table_set_strings number their
+ * strings 0, 1, ... in order of first appearance; scl_table_take keeps
+ * the source's order (of the strings it keeps).
+ */
 SCL_API size_t scl_table_nlevels(const scl_table *t, size_t col);
 SCL_API const char *scl_table_level(const scl_table *t, size_t col,
                                     uint32_t code);
@@ -228,6 +236,7 @@ typedef struct scl_csv_opts {
   void *progress_ud;
 } scl_csv_opts;
 
+/* Set every field of o to the default given beside it. */
 SCL_API void scl_csv_opts_init(scl_csv_opts *o);
 
 /*
@@ -276,6 +285,7 @@ SCL_API int scl_csv_next(scl_csv_reader *r, const char *const **fields,
                          const size_t **lens, size_t *nfields);
 /* Line number (1-based) where the last returned record started. */
 SCL_API size_t scl_csv_line(const scl_csv_reader *r);
+/* Close the file and free r (NULL: nothing). */
 SCL_API void scl_csv_close(scl_csv_reader *r);
 
 /*
@@ -321,6 +331,7 @@ typedef struct scl_envelope_opts {
   size_t grid;       /* points in the log-spaced grid (1500) */
 } scl_envelope_opts;
 
+/* Defaults: SCL_ENV_GRID, 1500 points. */
 SCL_API void scl_envelope_opts_init(scl_envelope_opts *o);
 
 /* The lower envelope: n points, and which curve attains each. */
@@ -405,6 +416,7 @@ typedef struct scl_fit_opts {
   double delta;           /* Chinchilla Huber delta (0: 1e-3) */
 } scl_fit_opts;
 
+/* Zero everything: no weights, automatic start, no bounds or bootstrap. */
 SCL_API void scl_fit_opts_init(scl_fit_opts *o);
 
 /* A fitted model.  All arrays have nparams entries and belong to the fit. */
@@ -482,6 +494,7 @@ SCL_API double scl_fit_predict2(const scl_fit *f, double N, double D);
  * (the model is the caller's).
  */
 SCL_API double scl_fit_predictn(const scl_fit *f, const double *x, size_t k);
+/* Free f (NULL: nothing); ctx is the context that made it. */
 SCL_API void scl_fit_free(scl_ctx *ctx, scl_fit *f);
 
 /*
@@ -550,6 +563,7 @@ typedef struct scl_style {
   double marker_size; /* points (4) */
 } scl_style;
 
+/* Automatic colour, opaque, 1.5 pt solid line, no marker (4 pt). */
 SCL_API void scl_style_init(scl_style *s);
 
 typedef enum {
@@ -557,7 +571,12 @@ typedef enum {
   SCL_LEGEND_UPPER_LEFT, SCL_LEGEND_LOWER_LEFT, SCL_LEGEND_LOWER_RIGHT
 } scl_legend_pos;
 
-/* One panel: axes, layers, legend. */
+/*
+ * One panel: axes, layers, legend.  A new chart has linear axes with
+ * limits from the data, no title and the legend at SCL_LEGEND_BEST.
+ * Setters copy their strings (NULL removes one) and return SCL_OK,
+ * SCL_ENOMEM or SCL_EINVAL; the chart uses ctx's allocator until freed.
+ */
 SCL_API int scl_chart_new(scl_ctx *ctx, scl_chart **out);
 SCL_API void scl_chart_free(scl_chart *c);
 SCL_API int scl_chart_set_title(scl_chart *c, const char *title);
@@ -583,6 +602,7 @@ typedef struct scl_figure_opts {
   const char *title;          /* figure title over all panels (NULL) */
 } scl_figure_opts;
 
+/* The defaults given beside the fields. */
 SCL_API void scl_figure_opts_init(scl_figure_opts *o);
 
 /*
