@@ -79,6 +79,30 @@ check "results read back from C ($from_c)" sh -c '[ -n "$1" ] && [ "$1" = "$2" ]
 check "run_recipe: a missing recipe fails" [ $? -eq 1 ]
 check "run_recipe: and says why" grep -q "cannot open .*missing.lua" "$tmp/err"
 
+# the header from C++ (extern "C"), next to lua.hpp
+CXX=${CXX:-c++}
+if command -v "$CXX" >/dev/null 2>&1; then
+  cat >"$tmp/cxx.cc" <<'EOF'
+#include <lua.hpp>
+#include <scalelua.h>
+#include <cstdio>
+int main() {
+  lua_State *L = luaL_newstate();
+  luaL_openlibs(L);
+  luaL_requiref(L, "scalelua", luaopen_scalelua, 0);
+  lua_getfield(L, -1, "version");
+  std::printf("%s %s %s\n", lua_tostring(L, -1), scl_version(), SCL_VERSION_STRING);
+  lua_close(L);
+  return 0;
+}
+EOF
+  check "C++ includes scalelua.h and links" $CXX -std=c++11 -Wall -Wextra -Werror $san \
+    -Icore/include $(pkg-config --cflags lua5.4) "$tmp/cxx.cc" -o "$tmp/cxx" \
+    -L"$B" -lscalelua-lua -lscalelua $(pkg-config --libs lua5.4) -Wl,-rpath,"$B"
+  v=$("$SL" -v | sed -n 's/^scalelua \([0-9.]*\) .*/\1/p')
+  check "C++: versions agree" [ "$("$tmp/cxx")" = "$v $v $v" ]
+fi
+
 # exported symbols: the API only (sanitizer runtimes add __asan_* etc.)
 exports() { nm -D --defined-only "$1" | awk '{print $NF}' | grep -v '^_' | sort; }
 bad=$(exports "$B/libscalelua.so" | grep -v '^scl_')
