@@ -198,9 +198,13 @@ SCL_API int scl_table_order(const scl_table *t, size_t col, int desc,
  * inside an unquoted field, text after a closing quote and an unterminated
  * quote are errors; unquoted spaces are data.  Records end at LF, CR LF or
  * a lone CR; blank lines are skipped; a UTF-8 byte order mark is dropped.
- * Every record must have as many fields as the first ("runs.csv:17:
- * expected 8 fields, found 7").  Positions in messages are line:column of
- * the field's first byte (columns count bytes from 1).
+ * Every record must have as many fields as the first ("runs.csv:17:28:
+ * expected 8 fields, found 7: no value for column 'loss'"; a short last
+ * line without a line end is said to be maybe still being written).
+ * Positions in messages are line:column of the field's first byte (of the
+ * end of a short record; columns count bytes from 1), and errors inside a
+ * field name its column once the header is read.  Fields quoted in
+ * messages show control bytes, broken UTF-8 and a byte order mark as \xNN.
  *
  * Types: a column is numeric when every field is a number (as
  * scl_parse_double reads it, spaces around allowed) or an NA marker

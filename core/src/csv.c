@@ -192,6 +192,8 @@ typedef struct tok {
   int eof;
   int err;  /* sticky error code */
   int noswitch, quote_hit; /* a worker's scanner stops at quotes */
+  char *const *names; /* column names by field, once known (for messages) */
+  size_t nnames;
   unsigned char special[256]; /* delimiter, CR, LF, quote: the scanner stops */
   /* the current record */
   size_t nf, fcap;
@@ -286,6 +288,9 @@ static int tok_error(tok *t, int code, size_t off, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   size_t line = line_of(t, off);
+  if (t->names && t->nf < t->nnames) /* the field being read */
+    return scli_error(t->ctx, code, "%s:%zu:%zu: column '%s': %s", t->name,
+                      line, col_of(t, off), t->names[t->nf], msg);
   return scli_error(t->ctx, code, "%s:%zu:%zu: %s", t->name, line,
                     col_of(t, off), msg);
 }
@@ -902,12 +907,46 @@ static int to_strings(ingest *g, size_t k, size_t row) {
   return rc;
 }
 
+/* Length of the valid UTF-8 sequence at f[0..n), 0 if there is none. */
+static size_t utf8_len(const unsigned char *f, size_t n) {
+  unsigned c = f[0];
+  size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+           : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (k == 0 || k > n) return 0;
+  for (size_t i = 1; i < k; i++)
+    if ((f[i] & 0xC0) != 0x80) return 0;
+  return k;
+}
+
+/*
+ * A field as a message shows it: at most SHOW_MAX bytes; control bytes
+ * (a NUL would cut the message short), bytes of broken UTF-8 and a byte
+ * order mark (invisible) as \xNN; "..." when cut.
+ */
+static void show_field(char *out, size_t cap, const char *s, size_t n) {
+  const unsigned char *f = (const unsigned char *)s;
+  size_t at = 0, i = 0, lim = n > SHOW_MAX ? SHOW_MAX : n;
+  while (i < lim && at + 16 < cap) {
+    size_t k = f[i] >= 0x80 ? utf8_len(f + i, n - i) : 1;
+    int bom = k == 3 && f[i] == 0xEF && f[i + 1] == 0xBB && f[i + 2] == 0xBF;
+    if (f[i] < 0x20 || f[i] == 0x7f || k == 0 || bom) {
+      at += (size_t)snprintf(out + at, cap - at, "\\x%02x", f[i]);
+      i++;
+    } else {
+      memcpy(out + at, f + i, k);
+      at += k;
+      i += k;
+    }
+  }
+  snprintf(out + at, cap - at, "%s", i < n ? "..." : "");
+}
+
 static int not_a_number(ingest *g, tok *tk, size_t k, size_t j) {
-  size_t n = tk->flen[j];
+  char shown[4 * SHOW_MAX + 8];
+  show_field(shown, sizeof shown, tk->fptr[j], tk->flen[j]);
   return tok_error(tk, SCL_EPARSE, tk->foff[j],
-                   "column '%s': '%.*s%s' is not a number",
-                   scl_table_colname(g->t, k), (int)(n > SHOW_MAX ? SHOW_MAX : n),
-                   tk->fptr[j], n > SHOW_MAX ? "..." : "");
+                   "column '%s': '%s' is not a number",
+                   scl_table_colname(g->t, k), shown);
 }
 
 /*
@@ -932,10 +971,38 @@ typedef struct worker {
   pthread_t th;
 } worker;
 
+/*
+ * A record with another field count than the header: the message points
+ * at the first extra field, or at the end of a short record and names the
+ * first column left without a value.  A short last line without a line
+ * end is most likely a log still being written: say so.
+ */
 static int ragged(ingest *g, tok *tk, const source *s) {
-  return scli_error(tk->ctx, SCL_EPARSE,
-                    "%s:%zu: expected %zu fields, found %zu", s->name,
-                    line_of(tk, tk->rec_off), g->nfields, tk->nf);
+  (void)s;
+  size_t nf = tk->nf, want = g->nfields;
+  char why[160];
+  size_t at;
+  if (nf > want) {
+    at = tk->foff[want];
+    snprintf(why, sizeof why, "an extra field after column '%s'",
+             g->hdr[want - 1]);
+  } else {
+    at = tk->pos; /* just after the record: back over its line end */
+    while (at > tk->rec_off &&
+           (tk->buf[at - 1] == '\n' || tk->buf[at - 1] == '\r'))
+      at--;
+    snprintf(why, sizeof why, "no value for column '%s'%s", g->hdr[nf],
+             at == tk->len && tk->pos == tk->len
+                 ? " (the last line has no line end: is the file still "
+                   "being written?)"
+                 : "");
+  }
+  char *const *names = tk->names;
+  tk->names = NULL; /* the message names its column itself */
+  int rc = tok_error(tk, SCL_EPARSE, at, "expected %zu fields, found %zu: %s",
+                     want, nf, why);
+  tk->names = names;
+  return rc;
 }
 
 /*
@@ -1245,6 +1312,8 @@ static void *parse_main(void *arg) {
                    SCLI_TOK_AUTO);
   if (w->rc) return NULL;
   tk.noswitch = 1;
+  tk.names = g->hdr;
+  tk.nnames = g->nfields;
   tk.pos = w->a;
   w->next_report = w->row + 65536;
   w->rc = fused_rows(g, &tk, w->s, w);
@@ -1407,9 +1476,17 @@ static int read_source(ingest *g, source *s) {
   if (rc || tk.nf == 0) goto done;
   if (!g->schema) {
     if ((rc = define_schema(g, &tk, s))) goto done;
+    tk.names = g->hdr;
+    tk.nnames = g->nfields;
     if (g->r.header && (rc = tok_next(&tk))) goto done;
   } else if (g->r.header) {
-    if ((rc = check_header(g, &tk, s)) || (rc = tok_next(&tk))) goto done;
+    if ((rc = check_header(g, &tk, s))) goto done;
+    tk.names = g->hdr;
+    tk.nnames = g->nfields;
+    if ((rc = tok_next(&tk))) goto done;
+  } else {
+    tk.names = g->hdr;
+    tk.nnames = g->nfields;
   }
   if (tk.fast && tk.nf) {
     /*

@@ -273,24 +273,26 @@ static void test_syntax(void) {
 
   /* Errors with positions. */
   expect_error("a,b\n1,\"xy\n2,3\n", NULL, SCL_EPARSE,
-               "x.csv:2:3: unterminated quoted field");
+               "x.csv:2:3: column 'b': unterminated quoted field");
   expect_error("a,b\n1,\"xy\"z\n", NULL, SCL_EPARSE,
-               "x.csv:2:7: unexpected 'z' after a closing quote");
+               "x.csv:2:7: column 'b': unexpected 'z' after a closing quote");
   expect_error("a,b\n1,\"xy\" \n", NULL, SCL_EPARSE,
-               "x.csv:2:7: unexpected ' ' after a closing quote");
+               "x.csv:2:7: column 'b': unexpected ' ' after a closing quote");
   expect_error("a,b\n1,x\"y\n", NULL, SCL_EPARSE,
-               "x.csv:2:4: quote inside an unquoted field");
+               "x.csv:2:4: column 'b': quote inside an unquoted field");
   expect_error("a,b\n\"multi\nline\",1\n2,3,4\n", NULL, SCL_EPARSE,
-               "x.csv:4: expected 2 fields, found 3");
+               "x.csv:4:5: expected 2 fields, found 3: an extra field "
+               "after column 'b'");
   expect_error("a,b\r\n1,2\r\n3\r\n", NULL, SCL_EPARSE,
-               "x.csv:3: expected 2 fields, found 1");
+               "x.csv:3:2: expected 2 fields, found 1: no value for "
+               "column 'b'");
   scl_csv_opts o;
   scl_csv_opts_init(&o);
   o.max_field = 4;
   expect_error("a,b\n1,12345\n", &o, SCL_EPARSE,
-               "x.csv:2:3: field longer than 4 bytes");
+               "x.csv:2:3: column 'b': field longer than 4 bytes");
   expect_error("a,b\n1,\"1\n345\"\n", &o, SCL_EPARSE,
-               "x.csv:2:3: field longer than 4 bytes");
+               "x.csv:2:3: column 'b': field longer than 4 bytes");
   CHECK(rd("a,b\n1,\"1\"\"4\"\n", &o, &t) == SCL_OK &&
             strcmp(str(t, "b", 0), "1\"4") == 0,
         "4 bytes after unquoting fit");
@@ -303,19 +305,22 @@ static void test_syntax(void) {
   strcpy(s + 2 + big, "\n");
   CHECK(rd(s, NULL, &t) == SCL_EPARSE &&
             strcmp(scl_ctx_errmsg(ctx),
-                   "x.csv:2:1: field longer than 1048576 bytes") == 0,
+                   "x.csv:2:1: column 'a': field longer than 1048576 "
+                   "bytes") == 0,
         "1 MiB cap: %s", scl_ctx_errmsg(ctx));
   s[2] = '"';
   strcpy(s + 2 + big, "\"\n");
   CHECK(rd(s, NULL, &t) == SCL_EPARSE &&
             strcmp(scl_ctx_errmsg(ctx),
-                   "x.csv:2:1: field longer than 1048576 bytes") == 0,
+                   "x.csv:2:1: column 'a': field longer than 1048576 "
+                   "bytes") == 0,
         "1 MiB cap, quoted: %s", scl_ctx_errmsg(ctx));
   free(s);
   /* Ragged row from a file: the line number is the file's. */
   CHECK(scl_table_read_csv(ctx, D "ragged.csv", NULL, &t) == SCL_EPARSE &&
             strcmp(scl_ctx_errmsg(ctx),
-                   D "ragged.csv:17: expected 8 fields, found 7") == 0,
+                   D "ragged.csv:17:28: expected 8 fields, found 7: no "
+                     "value for column 'grad_norm'") == 0,
         "ragged: %s", scl_ctx_errmsg(ctx));
 }
 
