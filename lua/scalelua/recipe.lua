@@ -41,6 +41,27 @@ local function guarded(level, prefix, f, ...)
   return res, extra
 end
 
+-- The CSV reader's default NA markers.
+local NA = { [""] = true, NA = true, NaN = true, nan = true, null = true }
+
+-- need_column for a column that must hold numbers.  Text in it (a column
+-- read as strings) is reported where it is: through reread (the data's
+-- files read again with the column declared numeric) when the data came
+-- from files, else by the first row that is no number.
+local function need_numbers(t, name, what, reread, level)
+  local col = need_column(t, name, what, level + 1)
+  if col:type() == "number" then return col end
+  if reread then reread(name, level + 1) end
+  for i = 1, #col do
+    local v = col[i]
+    if tonumber(v) == nil and not NA[v] then
+      error(string.format("%s: column '%s' holds text, not numbers (row %d: '%s')", what,
+        name, i, tostring(v)), level + 1)
+    end
+  end
+  error(string.format("%s: column '%s' holds text, not numbers", what, name), level + 1)
+end
+
 -- Sorted keys of a map, for a deterministic order.
 local function sorted_keys(t)
   local keys = {}
@@ -79,7 +100,19 @@ local function load_data(spec, dir, level)
     paths = resolve(data)
   end
   if spec.read ~= nil then check_type(spec.read, "table", "experiment.read", level + 1) end
-  return guarded(level + 1, nil, core.read_csv, paths, spec.read)
+  local t = guarded(level + 1, nil, core.read_csv, paths, spec.read)
+  -- Read again declaring column `name` numeric: the reader then raises at
+  -- the first field that is not a number, naming file:line:column.
+  local function reread(name, lvl)
+    if paths == "-" then return end
+    local opts, types = {}, {}
+    for k, v in pairs(spec.read or {}) do opts[k] = v end
+    for k, v in pairs(opts.types or {}) do types[k] = v end
+    types[name] = "number"
+    opts.types = types
+    guarded(lvl + 1, nil, core.read_csv, paths, opts)
+  end
+  return t, reread
 end
 
 local function apply_where(t, where, level)
@@ -96,11 +129,11 @@ local function apply_where(t, where, level)
 end
 
 -- The compute column: FLOPs by 6ND (or a user function), in PFLOP/s-days.
-local function apply_compute(t, c, level)
+local function apply_compute(t, c, level, reread)
   if c == nil then return nil end
   check_fields(c, COMPUTE_FIELDS, "experiment.compute", level + 1)
-  local N = need_column(t, c.params or "params", "experiment.compute.params", level + 1)
-  local D = need_column(t, c.tokens or "tokens", "experiment.compute.tokens", level + 1)
+  local N = need_numbers(t, c.params or "params", "experiment.compute.params", reread, level + 1)
+  local D = need_numbers(t, c.tokens or "tokens", "experiment.compute.tokens", reread, level + 1)
   local flops = c.flops or "6ND"
   local f
   if flops == "6ND" then
@@ -250,15 +283,15 @@ function M.experiment(spec)
   local L = 2 -- error level of the recipe line calling us
   check_fields(spec, EXPERIMENT_FIELDS, "experiment", L)
   local dir = util.caller_dir(2)
-  local t = load_data(spec, dir, L)
+  local t, reread = load_data(spec, dir, L)
   t = apply_where(t, spec.where, L)
-  local cname = apply_compute(t, spec.compute, L)
+  local cname = apply_compute(t, spec.compute, L, reread)
   apply_derive(t, spec.derive, L)
   local x = spec.x or cname
   if x == nil then error("experiment: field 'x' is required (or give 'compute')", L) end
   if spec.y == nil then error("experiment: field 'y' is required (the loss column)", L) end
-  need_column(t, x, "experiment.x", L)
-  need_column(t, spec.y, "experiment.y", L)
+  need_numbers(t, x, "experiment.x", reread, L)
+  need_numbers(t, spec.y, "experiment.y", reread, L)
   if spec.series ~= nil then need_column(t, spec.series, "experiment.series", L) end
   if spec.curve ~= nil then need_column(t, spec.curve, "experiment.curve", L) end
   if spec.labels ~= nil then check_type(spec.labels, "table", "experiment.labels", L) end
