@@ -192,6 +192,7 @@ typedef struct tok {
   int eof;
   int err;  /* sticky error code */
   int noswitch, quote_hit; /* a worker's scanner stops at quotes */
+  int rec_lib;             /* the current record came from libcsv */
   char *const *names; /* column names by field, once known (for messages) */
   size_t nnames;
   unsigned char special[256]; /* delimiter, CR, LF, quote: the scanner stops */
@@ -300,7 +301,7 @@ static int too_long(tok *t, size_t off) {
                    t->max_field);
 }
 
-/* From here on, libcsv reads this source (from t->pos, a record start). */
+/* Ready libcsv to read records from t->pos (a record start). */
 static void lib_start(tok *t) {
   csv_init(&t->p, CSV_STRICT | CSV_STRICT_FINI);
   csv_set_delim(&t->p, t->delim);
@@ -310,7 +311,6 @@ static void lib_start(tok *t) {
   csv_set_free_func(&t->p, lib_free);
   csv_set_blk_size(&t->p, 4096);
   t->p_live = 1;
-  t->fast = 0;
   t->fstart = t->pos;
 }
 
@@ -331,9 +331,9 @@ static int tok_init(tok *t, scl_ctx *ctx, const source *s,
   t->special[delim] = t->special['\r'] = t->special['\n'] = 1;
   if (quote) t->special[quote] = 1;
   /*
-   * AUTO starts with the scanner and hands over to libcsv at the start of
-   * the first record holding a quote (see fast_next): a file is never
-   * read ahead just to look for quotes.
+   * AUTO reads with the scanner and hands each record whose first line
+   * holds a quote to libcsv (see fast_next): a file is never read ahead
+   * just to look for quotes, and rare quoted fields cost little.
    */
   if (mode == SCLI_TOK_FAST && quote && t->len &&
       memchr(t->buf, quote, t->len))
@@ -409,12 +409,16 @@ static inline const unsigned char *scan_field(const tok *t,
 
 /*
  * The scanner: one record of quote-free input.  At a quote it goes back to
- * the start of the record and lets libcsv read the rest of the source.
+ * the start of the record and lets libcsv read that record (which may go
+ * on over several lines); the next one is the scanner's again.  Between
+ * records libcsv is in its start state, so this reads exactly as libcsv
+ * alone would.
  */
 static int fast_next(tok *t) {
   const unsigned char *b = t->buf, *end = b + t->len, *p = b + t->pos;
   unsigned char delim = t->delim;
   t->nf = 0;
+  t->rec_lib = 0;
   while (p < end && (*p == '\n' || *p == '\r')) p++; /* blank lines */
   if (p == end) {
     t->pos = t->len;
@@ -432,7 +436,8 @@ static int fast_next(tok *t) {
         t->nf = 0;
         return SCL_OK;
       }
-      lib_start(t);
+      if (!t->p_live) lib_start(t);
+      t->fstart = t->pos;
       return lib_next(t);
     }
     size_t n = (size_t)(p - s);
@@ -543,6 +548,7 @@ static int lib_next(tok *t) {
   }
   for (size_t i = 0; i < t->nf; i++) t->fptr[i] = t->rb + t->rbo[i];
   if (t->nf) t->rec_off = t->foff[0];
+  t->rec_lib = 1;
   return SCL_OK;
 }
 
@@ -563,7 +569,7 @@ static int tok_next(tok *t) {
 
 /* Make the record's fields NUL-terminated copies (for the iterator). */
 static int tok_materialize(tok *t) {
-  if (!t->fast) return SCL_OK;
+  if (t->rec_lib) return SCL_OK;
   size_t need = 0;
   for (size_t i = 0; i < t->nf; i++) need += t->flen[i] + 1;
   if (need > t->rbcap) {
