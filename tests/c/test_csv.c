@@ -571,6 +571,22 @@ static void test_iterator(void) {
         "error: %s", scl_ctx_errmsg(ctx));
   CHECK(scl_csv_next(r, &f, &len, &nf) == SCL_EPARSE, "error is sticky");
   scl_csv_close(r);
+  /* Scanner, libcsv for the quoted record, scanner again. */
+  const char *mix = "a,b\r\n1,x\r\n2,\"y\r\nz\"\r\n3,w\r\n\"4\",v";
+  CHECK(scli_csv_open_buffer(ctx, "m.csv", mix, strlen(mix), NULL,
+                             SCLI_TOK_AUTO, &r) == SCL_OK,
+        "open mixed");
+  size_t mlines[] = {1, 2, 3, 5, 6}, mk = 0;
+  const char *second[] = {"b", "x", "y\r\nz", "w", "v"};
+  const char *first[] = {"a", "1", "2", "3", "4"};
+  ok = 1;
+  while ((rc = scl_csv_next(r, &f, &len, &nf)) == SCL_OK && nf) {
+    ok &= mk < 5 && nf == 2 && scl_csv_line(r) == mlines[mk] &&
+          strcmp(f[0], first[mk]) == 0 && strcmp(f[1], second[mk]) == 0;
+    mk++;
+  }
+  CHECK(rc == SCL_OK && mk == 5 && ok, "mixed records (k=%zu)", mk);
+  scl_csv_close(r);
   CHECK(scl_csv_open(ctx, D "missing.csv", NULL, &r) == SCL_EIO && r == NULL,
         "open missing");
   CHECK(scli_csv_open_buffer(ctx, "q.csv", "\"a\"\n", 4, NULL, SCLI_TOK_FAST,
