@@ -4,13 +4,18 @@
  * Layers, bottom up:
  *   sources     a file (mmap), standard input or a buffer, as one byte
  *               range with a UTF-8 byte order mark removed;
- *   tokenizers  turn a source into records of unquoted fields.  Input
- *               holding no quote character goes through a memchr-style
- *               scanner; everything else through libcsv (strict mode).
- *               Both produce the same records and the same errors on
- *               quote-free input (tests/c/test_csv.c checks this);
+ *   tokenizers  turn a source into records of unquoted fields.  Records
+ *               without a quote character go through a memchr-style
+ *               scanner (SSE2); a record whose first line holds a quote
+ *               goes through libcsv (strict mode), from its first byte.
+ *               Both give the same records and the same errors where
+ *               both apply (tests/c/test_csv.c checks this on random
+ *               input);
  *   ingestion   turns records into columns: numbers while every field
  *               parses (or is an NA marker), interned strings otherwise.
+ *               Quote-free records take a fused loop that parses fields
+ *               where they lie; big quote-free stretches may be cut into
+ *               ranges read by threads (read_parallel).
  *
  * Positions: libcsv reports none, so the tokenizers remember the byte
  * offset where each field starts; line and column are computed from the
@@ -21,7 +26,8 @@
  * a field is neither a number nor an NA marker; then it becomes a string
  * column and the rows read so far are tokenized again (the sources stay
  * mapped) to intern their text.  Memory thus stays at the size of the
- * columns, whatever the size of the input.
+ * columns, whatever the size of the input: parsed pages of the mapping are
+ * given back as the reader goes.
  */
 #include "internal.h"
 
@@ -112,7 +118,7 @@ static int read_all(scl_ctx *ctx, int fd, source *s) {
 /*
  * Open path ("-": standard input) as a source.  Regular files are mapped:
  * no copy of the file is made, and the pages already parsed can be given
- * back (see release_pages).
+ * back (see release_range).
  */
 static int source_open(scl_ctx *ctx, const char *path, source *s) {
   int stdin_ = strcmp(path, "-") == 0;

@@ -45,7 +45,6 @@ int scli_table_reserve(scl_table *t, size_t rows);
 void scli_table_shrink(scl_table *t);
 double *scli_table_numbers_mut(scl_table *t, size_t col);
 uint32_t *scli_table_codes_mut(scl_table *t, size_t col);
-size_t scli_table_capacity(const scl_table *t, size_t col);
 int scli_table_intern(scl_table *t, size_t col, const char *s, size_t n,
                       uint32_t *code);
 /* Level `code` of string column col and its length (it may hold NULs). */
@@ -84,7 +83,7 @@ int scli_table_read_csv_buffer_tok(scl_ctx *ctx, const char *name,
  * it and fills ci_lo/ci_hi.  scli_qr_stderr (fit_linear.c) turns a
  * column-major n x p Jacobian (overwritten) into standard errors
  * sqrt(s2 diag((J'J)^-1)) and its numerical rank (se NaN when < p).
- * scli_vexp/scli_vlog: exp/log of a vector.
+ * scli_vexp/scli_vlog: exp/log of a vector (arguments in range).
  */
 int scli_fit_new(scl_ctx *ctx, scl_fit_kind kind, size_t np,
                  const char *const *names, const char *prefix, int first,
@@ -101,6 +100,8 @@ int scli_qr_stderr(scl_ctx *ctx, double *J, size_t n, size_t p, double s2,
                    double *se, size_t *rank);
 void scli_vexp(const double *x, double *y, size_t n);
 void scli_vlog(const double *x, double *y, size_t n);
+/* y[i] = exp(b u[i]) for any b u[i] (inf and 0 beyond the range). */
+void scli_vexp_scaled(const double *u, double b, double *y, size_t n);
 
 /*
  * Charts (chart.c builds them, render.c draws them).  A layer owns copies
@@ -114,6 +115,13 @@ typedef struct scli_layer {
   double *x, *y, *y2;
   scl_style style;
   char *legend; /* NULL: not in the legend */
+  /* Taken while copying, so a render need not read a long layer again:
+   * the range of finite x; of finite y and y2 at finite x (min > max:
+   * none); the first index of x, y, y2 <= 0 (n: none); x ascending
+   * without NaN. */
+  double xmin, xmax, ymin, ymax;
+  size_t xneg, yneg, y2neg;
+  int xsorted;
 } scli_layer;
 typedef struct scli_axis {
   int log;
@@ -133,9 +141,11 @@ struct scl_chart {
  * maps onto ncols pixel columns between x0 and x1 (log10 space when xlog):
  * of each run of consecutive points in one column, the first, last, lowest
  * and highest, in their order.  Non-finite points are kept (they split the
- * line).  Writes indices to keep[] (n slots) and returns their count.
+ * line).  xsorted: x is ascending without NaN (faster, same result).
+ * Writes indices to keep[] (n slots) and returns their count.
  */
 size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
-                     double x1, int xlog, size_t ncols, size_t *keep);
+                     double x1, int xlog, size_t ncols, int xsorted,
+                     size_t *keep);
 
 #endif

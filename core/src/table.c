@@ -803,10 +803,6 @@ uint32_t *scli_table_codes_mut(scl_table *t, size_t col) {
   return t->cols[col].codes;
 }
 
-size_t scli_table_capacity(const scl_table *t, size_t col) {
-  return t->cols[col].cap;
-}
-
 const char *scli_table_level_n(const scl_table *t, size_t col, uint32_t code,
                                size_t *len) {
   const level *l = &t->cols[col].lev[code];
