@@ -613,7 +613,9 @@ SCL_API void scl_figure_opts_init(scl_figure_opts *o);
  * Render npanels charts, row by row, to path; the format comes from the
  * extension (.png, .svg, .pdf).  The file is written to a temporary name
  * beside path and renamed into place, so path holds either its old content
- * or the complete new one.  Bad paths, formats and non-positive data on a
+ * or the complete new one.  A renderer killed before the rename leaves
+ * its temporary file (.NAME.tmp-PID-XXXXXX beside NAME); the next render
+ * of NAME removes those whose process no longer exists.  Bad paths, formats and non-positive data on a
  * log axis fail with SCL_EINVAL / SCL_EIO before PLplot is started.
  * Titles, labels and legends are UTF-8 PLplot text ("#u".."#d" for a
  * superscript, "##" for a '#').  The same charts give byte-identical SVG;

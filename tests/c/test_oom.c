@@ -141,8 +141,8 @@ static int nfiles(void) {
   DIR *d = opendir(dir);
   int n = 0;
   struct dirent *e;
-  while (d && (e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
+  while (d && (e = readdir(d))) /* hidden temporary files count too */
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
   if (d) closedir(d);
   return n;
 }
