@@ -118,7 +118,8 @@ end
 local function apply_where(t, where, level)
   if where == nil then return t end
   if type(where) == "function" then
-    return guarded(level + 1, "experiment.where", t.where, t, where)
+    -- (parenthesised: a tail call would drop a frame and shift the level)
+    return (guarded(level + 1, "experiment.where", t.where, t, where))
   end
   check_type(where, "table", "experiment.where", level + 1)
   for _, col in ipairs(sorted_keys(where)) do
@@ -229,7 +230,8 @@ local function do_fit(fs, x, y, what, level)
     x, y = fx, fy
   end
   local fitf = core["fit_" .. fs.law]
-  return guarded(level + 1, what, fitf, x, y, next(fs.opts) and fs.opts or nil)
+  -- (parenthesised: a tail call would drop a frame and shift the level)
+  return (guarded(level + 1, what, fitf, x, y, next(fs.opts) and fs.opts or nil))
 end
 
 -- Results: machine-readable output -----------------------------------------
