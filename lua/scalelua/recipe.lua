@@ -101,6 +101,10 @@ local function load_data(spec, dir, level)
   end
   if spec.read ~= nil then check_type(spec.read, "table", "experiment.read", level + 1) end
   local t = guarded(level + 1, nil, core.read_csv, paths, spec.read)
+  if t:ncols() == 0 then
+    error(string.format("experiment.data: no records in %s (an empty file?)",
+      type(data) == "string" and ("'" .. data .. "'") or "the files"), level + 1)
+  end
   -- Read again declaring column `name` numeric: the reader then raises at
   -- the first field that is not a number, naming file:line:column.
   local function reread(name, lvl)
@@ -286,7 +290,9 @@ function M.experiment(spec)
   check_fields(spec, EXPERIMENT_FIELDS, "experiment", L)
   local dir = util.caller_dir(2)
   local t, reread = load_data(spec, dir, L)
+  if #t == 0 then error("experiment.data: no data rows (a header only?)", L) end
   t = apply_where(t, spec.where, L)
+  if #t == 0 then error("experiment.where: no rows left", L) end
   local cname = apply_compute(t, spec.compute, L, reread)
   apply_derive(t, spec.derive, L)
   local x = spec.x or cname
@@ -331,8 +337,15 @@ function M.experiment(spec)
       fx, fy = s.envelope.x:totable(), s.envelope.y:totable()
     elseif fs then
       fx, fy = {}, {}
+      -- Missing or infinite values (NA, a diverged step) are no data
+      -- points, as for the envelope and the smoothers.
+      local function finite(v) return v == v and v > -math.huge and v < math.huge end
       for _, c in ipairs(s.curves) do
-        for i = 1, #c.x do fx[#fx + 1], fy[#fy + 1] = c.x[i], c.y[i] end
+        for i = 1, #c.x do
+          if finite(c.x[i]) and finite(c.y[i]) then
+            fx[#fx + 1], fy[#fy + 1] = c.x[i], c.y[i]
+          end
+        end
       end
     end
     if fs then s.fit = do_fit(fs, fx, fy, "experiment.fit (series " .. s.name .. ")", L) end
