@@ -140,12 +140,16 @@ struct scl_chart {
  * Decimation for drawing: the points of (x, y)[0..n) that matter when x
  * maps onto ncols pixel columns between x0 and x1 (log10 space when xlog):
  * of each run of consecutive points in one column, the first, last, lowest
- * and highest, in their order.  Non-finite points are kept (they split the
- * line).  xsorted: x is ascending without NaN (faster, same result).
- * Writes indices to keep[] (n slots) and returns their count.
+ * and highest, in their order (M4).  Non-finite points are kept (they
+ * split the line).  Flags: SCLI_DEC_SORTED, x is ascending without NaN
+ * (faster, same result); SCLI_DEC_LINE, for a polyline: of a column only
+ * its lowest and highest, ordered to continue from the previous point, and
+ * the first and last of each stretch between gaps (indices then need not
+ * ascend).  Writes indices to keep[] (n slots) and returns their count.
  */
+enum { SCLI_DEC_SORTED = 1, SCLI_DEC_LINE = 2 };
 size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
-                     double x1, int xlog, size_t ncols, int xsorted,
+                     double x1, int xlog, size_t ncols, int flags,
                      size_t *keep);
 
 #endif

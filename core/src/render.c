@@ -173,6 +173,19 @@ static double page(const panel_lay *p, int a, double t) {
   return u0 + (t - ax->t0) / (ax->t1 - ax->t0) * (u1 - u0);
 }
 
+/* First index of ascending x[0..n) with x > v (after: 1) or x >= v. */
+static size_t lower_bound(const double *x, size_t n, double v, int after) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (after ? x[mid] <= v : x[mid] < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 /*
  * Check one panel's data and settle its axis limits.  Non-positive values
  * on a log axis are errors naming the layer and index (PLplot would hang
@@ -196,26 +209,39 @@ static int settle_axes(scl_ctx *ctx, size_t pi, panel_lay *pl) {
     for (size_t li = 0; li < c->nlayers; li++) {
       const scli_layer *l = &c->layers[li];
       const double *vs[2] = {a ? l->y : l->x, a && l->y2 ? l->y2 : NULL};
+      size_t neg[2] = {a ? l->yneg : l->xneg, a && l->y2 ? l->y2neg : l->n};
+      for (int vi = 0; vi < 2 && ax->log; vi++) {
+        if (neg[vi] >= l->n) continue;
+        size_t i = neg[vi];
+        return scli_error(
+            ctx, SCL_EINVAL,
+            "panel %zu, layer %zu (%s%s%s): %s[%zu] = %g is not "
+            "positive on a log %s axis",
+            pi + 1, li + 1, l->kind == SCLI_LINE ? "line" : "band",
+            l->legend ? " " : "", l->legend ? l->legend : "",
+            l->kind == SCLI_BAND && a ? (vi ? "hi" : "lo") : axis_name(a),
+            i + 1, vs[vi][i], axis_name(a));
+      }
+      if (a == 0 || l->xmin > l->xmax ||
+          (l->xmin >= xlo && l->xmax <= xhi)) { /* the whole layer */
+        double lo = a ? l->ymin : l->xmin, hi = a ? l->ymax : l->xmax;
+        if (lo < dmin) dmin = lo;
+        if (hi > dmax) dmax = hi;
+        continue;
+      }
+      /* y limits from the points inside the x range only: a curve that
+       * starts left of an explicit x limit should not stretch the y axis
+       * for points nobody sees.  Sorted x: the visible run of indices. */
+      size_t i0 = 0, i1 = l->n;
+      if (l->xsorted) {
+        i0 = lower_bound(l->x, l->n, xlo, 0);
+        i1 = lower_bound(l->x, l->n, xhi, 1);
+      }
       for (int vi = 0; vi < 2; vi++) {
         const double *v = vs[vi];
-        if (!v) continue;
-        for (size_t i = 0; i < l->n; i++) {
-          if (isnan(v[i])) continue;
-          if (ax->log && v[i] <= 0)
-            return scli_error(
-                ctx, SCL_EINVAL,
-                "panel %zu, layer %zu (%s%s%s): %s[%zu] = %g is not "
-                "positive on a log %s axis",
-                pi + 1, li + 1, l->kind == SCLI_LINE ? "line" : "band",
-                l->legend ? " " : "", l->legend ? l->legend : "",
-                l->kind == SCLI_BAND && a ? (vi ? "hi" : "lo")
-                                          : axis_name(a),
-                i + 1, v[i], axis_name(a));
-          if (!isfinite(v[i])) continue;
-          /* y limits from the points inside the x range only: a curve
-           * that starts left of an explicit x limit should not stretch
-           * the y axis for points nobody sees */
-          if (a == 1 && !(l->x[i] >= xlo && l->x[i] <= xhi)) continue;
+        for (size_t i = i0; v && i < i1; i++) {
+          if (!isfinite(v[i]) || !(l->x[i] >= xlo && l->x[i] <= xhi))
+            continue;
           if (v[i] < dmin) dmin = v[i];
           if (v[i] > dmax) dmax = v[i];
         }
@@ -518,7 +544,9 @@ static size_t curve_points(const job *j, const panel_lay *p,
   double x0 = xl ? pow(10, p->ax[0].t0) : p->ax[0].t0;
   double x1 = xl ? pow(10, p->ax[0].t1) : p->ax[0].t1;
   if (n > 4 * ncol) {
-    n = scli_decimate(l->x, y, l->n, x0, x1, xl, ncol, j->keep);
+    int flags = (l->xsorted ? SCLI_DEC_SORTED : 0) |
+                (l->kind == SCLI_LINE ? SCLI_DEC_LINE : 0);
+    n = scli_decimate(l->x, y, l->n, x0, x1, xl, ncol, flags, j->keep);
   } else {
     for (size_t i = 0; i < n; i++) j->keep[i] = i;
   }
@@ -643,9 +671,10 @@ static void draw_band(const job *j, const panel_lay *p, const scli_layer *l) {
   if (n > 4 * ncol) {
     double x0 = xl ? pow(10, p->ax[0].t0) : p->ax[0].t0;
     double x1 = xl ? pow(10, p->ax[0].t1) : p->ax[0].t1;
-    size_t na = scli_decimate(l->x, l->y, n, x0, x1, xl, ncol, j->keep);
+    int flags = l->xsorted ? SCLI_DEC_SORTED : 0;
+    size_t na = scli_decimate(l->x, l->y, n, x0, x1, xl, ncol, flags, j->keep);
     size_t *tmp = j->keep + na; /* the second list after the first */
-    size_t nb = scli_decimate(l->x, l->y2, n, x0, x1, xl, ncol, tmp);
+    size_t nb = scli_decimate(l->x, l->y2, n, x0, x1, xl, ncol, flags, tmp);
     n = merge_idx(j->keep, na, tmp, nb, idx);
   } else {
     for (size_t i = 0; i < n; i++) idx[i] = i;

@@ -417,8 +417,20 @@ static void test_decimate(void) {
                                       cos((double)i * 0.0007);
   }
   y[123456] = NAN; /* a gap is kept */
-  size_t m = scli_decimate(x, y, n, 0.05, 20, 1, ncol, keep);
+  size_t m = scli_decimate(x, y, n, 0.05, 20, 1, ncol, 0, keep);
   CHECK(m <= 4 * ncol + 3 && m > 2 * ncol, "kept %zu of %zu", m, n);
+  /* knowing x ascending changes the speed, not the points */
+  size_t *keep2 = malloc(n * sizeof *keep2);
+  size_t m2 = scli_decimate(x, y, n, 0.05, 20, 1, ncol, SCLI_DEC_SORTED,
+                            keep2);
+  CHECK(m2 == m && memcmp(keep, keep2, m * sizeof *keep) == 0,
+        "sorted path: %zu points, unsorted %zu", m2, m);
+  double xl[7] = {0, 1, 2, 3, 4, 5, 6}, yl[7] = {1, 3, NAN, 2, 5, 0, 1};
+  size_t a7[7], b7[7]; /* a gap inside a column, linear x */
+  size_t ma = scli_decimate(xl, yl, 7, 0, 100, 0, 2, 0, a7);
+  size_t mb = scli_decimate(xl, yl, 7, 0, 100, 0, 2, SCLI_DEC_SORTED, b7);
+  CHECK(ma == mb && memcmp(a7, b7, ma * sizeof *a7) == 0 && ma == 7,
+        "gap in a sorted column: %zu and %zu", ma, mb);
   int sorted = 1, gap = 0;
   for (size_t i = 0; i < m; i++) {
     if (i && keep[i] <= keep[i - 1]) sorted = 0;
@@ -449,21 +461,49 @@ static void test_decimate(void) {
   for (size_t c = 0; c < ncol; c++)
     if (lo[c] != klo[c] || hi[c] != khi[c]) same = 0;
   CHECK(same, "column extremes preserved");
+  /* lines: each column's extremes, no more than two a column beyond the
+   * ends of the stretches, the same with x known sorted */
+  for (int f = 0; f < 2; f++) {
+    int flags = SCLI_DEC_LINE | (f ? SCLI_DEC_SORTED : 0);
+    size_t ml = scli_decimate(x, y, n, 0.05, 20, 1, ncol, flags, keep2);
+    for (size_t c = 0; c < ncol; c++)
+      klo[c] = INFINITY, khi[c] = -INFINITY;
+    int gapl = 0;
+    for (size_t i = 0; i < ml; i++) {
+      size_t s = keep2[i];
+      if (isnan(y[s])) {
+        gapl = 1;
+        continue;
+      }
+      size_t c = (size_t)fmin(ncol - 1, floor(log10(x[s] / 0.05) /
+                                              log10(400) * (double)ncol));
+      klo[c] = fmin(klo[c], y[s]);
+      khi[c] = fmax(khi[c], y[s]);
+    }
+    same = 1;
+    for (size_t c = 0; c < ncol; c++)
+      if (lo[c] != klo[c] || hi[c] != khi[c]) same = 0;
+    CHECK(same && gapl && ml <= 2 * ncol + 8 && keep2[0] == 0 &&
+              keep2[ml - 1] == n - 1,
+          "line decimation (flags %d): %zu points, extremes, gap, ends",
+          flags, ml);
+  }
   /* linear x, non-monotonic: still exact per run */
   double xs[8] = {0, 0.1, 0.2, 5, 5.1, 0.3, 0.35, 9}, ys[8] = {1, 5, 2, 3,
                                                                4, 0, 7, 1};
   size_t k8[8];
-  size_t m8 = scli_decimate(xs, ys, 8, 0, 10, 0, 2, k8);
+  size_t m8 = scli_decimate(xs, ys, 8, 0, 10, 0, 2, 0, k8);
   /* columns: 0 0 0 1 1 0 0 1 -> runs {0,1,2} {3,4} {5,6} {7} */
   CHECK(m8 == 8, "small runs keep all, got %zu", m8);
   double xr[6] = {0, 1, 2, 3, 4, 5}, yr[6] = {3, 9, 1, 4, 2, 3};
   size_t k6[6];
-  size_t m6 = scli_decimate(xr, yr, 6, 0, 100, 0, 1, k6);
+  size_t m6 = scli_decimate(xr, yr, 6, 0, 100, 0, 1, SCLI_DEC_SORTED, k6);
   CHECK(m6 == 4 && k6[0] == 0 && k6[1] == 1 && k6[2] == 2 && k6[3] == 5,
         "one column keeps first, max, min, last: %zu", m6);
   free(x);
   free(y);
   free(keep);
+  free(keep2);
 }
 
 static void test_png(scl_ctx *ctx) {
