@@ -234,8 +234,14 @@ local function do_fit(fs, x, y, what, level)
     x, y = fx, fy
   end
   local fitf = core["fit_" .. fs.law]
-  -- (parenthesised: a tail call would drop a frame and shift the level)
-  return (guarded(level + 1, what, fitf, x, y, next(fs.opts) and fs.opts or nil))
+  local f = guarded(level + 1, what, fitf, x, y, next(fs.opts) and fs.opts or nil)
+  -- A law the method could not settle must not be reported or projected
+  -- as if it were one (sl.fit.* still returns it, with converged = false).
+  if f.converged == false then
+    error(string.format("%s: the fit did not converge (%s); try max_iter or start",
+      what, tostring(f.reason)), level + 1)
+  end
+  return f
 end
 
 -- Results: machine-readable output -----------------------------------------
