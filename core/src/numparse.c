@@ -215,7 +215,7 @@ int scli_parse_prefix(const char *s, const char *end, double *out,
     /* Digits, '.', digits within 16 bytes: no loop over characters. */
     unsigned dm = digit_mask(p);
     unsigned n1 = (unsigned)__builtin_ctz(~dm);
-    if (n1 == 16) return 0; /* 16+ digits before any point: too many */
+    if (n1 == 16) goto scalar_int; /* 16+ digits: count them one by one */
     m = digits16(p, n1);
     p += n1;
     nd = n1;
@@ -230,6 +230,9 @@ int scli_parse_prefix(const char *s, const char *end, double *out,
     }
     goto exponent;
   }
+#endif
+#ifdef SWAR_DIGITS
+scalar_int:
 #endif
   {
     const unsigned char *d0 = p;

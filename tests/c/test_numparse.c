@@ -367,6 +367,34 @@ int main(int argc, char **argv) {
   CHECK(compared >= (long)(2000000 * scale), "compared only %ld", compared);
   CHECK(prefix_bad == 0 && prefix_hits > compared / 10,
         "prefix parser: %ld wrong of %ld taken", prefix_bad, prefix_hits);
+  /*
+   * The prefix parser on m e-k against one correctly rounded division, for
+   * every k and m of every size up to 2^53 (16-digit integers included).
+   */
+  long divbad = 0, divn = 0;
+  for (unsigned k = 1; k <= 22; k++) {
+    double p10 = 1;
+    for (unsigned i = 0; i < k; i++) p10 *= 10;
+    for (long i = 0; i < (long)(100000 * scale) + 100; i++) {
+      uint64_t m = rnd() >> (11 + rndn(53));
+      if (i % 4 == 1) m = (m / 5 + 1) * 5; /* multiples of 5^j: exact ends */
+      if (i % 4 == 2) m = (uint64_t)1 << rndn(54);
+      if (m > (1ULL << 53)) m = 1ULL << 53;
+      char buf[64];
+      int n = sprintf(buf, "%" PRIu64 "e-%u,%40s", m, k, "");
+      double v;
+      const char *stop;
+      divn++;
+      if (!scli_parse_prefix(buf, buf + n, &v, &stop) || *stop != ',' ||
+          bits(v) != bits((double)m / p10)) {
+        if (divbad++ < 5)
+          printf("%" PRIu64 " / 1e%u: %.17g vs %.17g\n", m, k, v,
+                 (double)m / p10);
+      }
+    }
+  }
+  CHECK(divbad == 0, "%ld of %ld quotients differ from division", divbad,
+        divn);
   /* The 16-byte steps on typical log fields, and where they stop. */
   const char *fields[] = {"3.4521,", "124439808,", "2.5e-04,", "0.8734\n",
                           "6291456000,", "-0.0,", "12345678.12345678,",
