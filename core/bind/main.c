@@ -155,6 +155,7 @@ static int runscript(lua_State *L, char **argv, int script, int argc) {
 #define PROMPT "> "
 #define PROMPT2 ">> "
 
+#if SCL_LINEEDIT
 static char *history_path(void) {
   static char path[4096];
   const char *home = getenv("HOME");
@@ -162,6 +163,7 @@ static char *history_path(void) {
   snprintf(path, sizeof path, "%s/.scalelua_history", home);
   return path;
 }
+#endif
 
 /* ---- tab completion (libedit's or GNU readline's completion hooks) */
 
