@@ -13,11 +13,16 @@
  *     fprintf(stderr, "%s\n", scl_ctx_errmsg(ctx)); // "runs.csv:17:4: ..."
  *     ...
  *   }
- *   int loss = scl_table_find(t, "loss");
- *   const double *y = scl_table_numbers(t, loss);  // borrowed
- *   ...
+ *   int loss = scl_table_find(t, "loss");          // -1: no such column
+ *   const double *y = loss < 0 ? NULL : scl_table_numbers(t, loss);
+ *   ...                                            // y is borrowed from t
  *   scl_table_free(t);
  *   scl_ctx_free(ctx);
+ *
+ * Build with  cc prog.c $(pkg-config --cflags --libs scalelua)  (add
+ * --static for libscalelua.a).  SCL_VERSION_* give the version of this
+ * header, scl_version() that of the library linked.  man 3 scalelua has
+ * an overview; examples/embed/moba_c.c a complete program.
  *
  * Conventions
  *
