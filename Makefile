@@ -195,7 +195,7 @@ FUZZ_TARGETS := csv num ticks recipe
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g \
   -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -Icore/include -Icore/src -Icore/bind \
-  $(DEP_CFLAGS) $(LUA_CFLAGS)
+  $(DEP_CFLAGS) $(LUA_CFLAGS) -MMD -MP
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_LUA_OBJ := $(BIND_SRC:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/gen/lua_embed.o
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/%_fuzz)
@@ -219,3 +219,4 @@ clean: fuzz-clean
 .PHONY: fuzz-clean
 fuzz-clean:
 	rm -rf $(FUZZ_B)
+-include $(shell find $(FUZZ_B) -name '*.d' 2>/dev/null)
