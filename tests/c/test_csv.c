@@ -57,8 +57,8 @@ static void expect_error(const char *csv, const scl_csv_opts *o, int code,
   scl_table *t = (scl_table *)1;
   int rc = rd(csv, o, &t);
   CHECK(rc == code && t == NULL, "rc %d (want %d) for %s", rc, code, msg);
-  CHECK(strcmp(scl_ctx_errmsg(ctx), msg) == 0, "message\n  got  '%s'\n  want '%s'",
-        scl_ctx_errmsg(ctx), msg);
+  CHECK(strcmp(scl_ctx_errmsg(ctx), msg) == 0,
+        "message\n  got  '%s'\n  want '%s'", scl_ctx_errmsg(ctx), msg);
   /* The libcsv tokenizer says the same. */
   t = (scl_table *)1;
   rc = scli_table_read_csv_buffer_tok(ctx, "x.csv", csv, strlen(csv), o,
@@ -219,7 +219,8 @@ static void test_options(void) {
                "x.csv: no column 'lr' (columns: a, b)");
   const char *twice[] = {"a", "a"};
   o.columns = twice;
-  expect_error("a,b\n1,2\n", &o, SCL_EINVAL, "x.csv: column 'a' selected twice");
+  expect_error("a,b\n1,2\n", &o, SCL_EINVAL,
+               "x.csv: column 'a' selected twice");
 
   /* Bad option values. */
   scl_csv_opts_init(&o);
@@ -713,8 +714,9 @@ static void test_differential(void) {
     for (size_t i = 0; i < len; i++) {
       /* mostly quote-free prefixes, so the hand-over happens late */
       unsigned r = rnd(100);
-      buf[i] = r == 0 ? '\0' : (r < 97 || i > 60) ? qalpha[rnd(sizeof qalpha - 5)]
-                                                  : '"';
+      buf[i] = r == 0               ? '\0'
+               : (r < 97 || i > 60) ? qalpha[rnd(sizeof qalpha - 5)]
+                                    : '"';
       if (i > 40 && rnd(10) == 0) buf[i] = qalpha[rnd(sizeof qalpha - 1)];
     }
     scl_csv_opts_init(&o);
@@ -742,10 +744,14 @@ static void test_differential(void) {
     for (int r = 0; r < rows; r++) {
       unsigned kind = rnd(40);
       if (kind == 0) at += (size_t)sprintf(buf + at, "%s", nl);
-      else if (kind == 1) at += (size_t)sprintf(buf + at, "r%d,%d,3.5%s", r, r, nl);
-      else if (kind == 2) at += (size_t)sprintf(buf + at, "r%d,%d,oops,1e-3%s", r, r, nl);
-      else if (kind == 3) at += (size_t)sprintf(buf + at, "r%d,%d,NA,%s", r, r, nl);
-      else if (kind == 4) at += (size_t)sprintf(buf + at, "r%d,%d, 2.5 ,x%s", r, r, nl);
+      else if (kind == 1)
+        at += (size_t)sprintf(buf + at, "r%d,%d,3.5%s", r, r, nl);
+      else if (kind == 2)
+        at += (size_t)sprintf(buf + at, "r%d,%d,oops,1e-3%s", r, r, nl);
+      else if (kind == 3)
+        at += (size_t)sprintf(buf + at, "r%d,%d,NA,%s", r, r, nl);
+      else if (kind == 4)
+        at += (size_t)sprintf(buf + at, "r%d,%d, 2.5 ,x%s", r, r, nl);
       else
         at += (size_t)sprintf(buf + at, "r%u,%d,%u.%04u,%u.%ue-0%u%s", rnd(3),
                               r * 100, 2 + rnd(3), rnd(10000), 1 + rnd(9),
@@ -774,9 +780,11 @@ static void test_differential(void) {
         memcpy(buf + q + 1, "\"x\"", 3);
         at += 3;
         if (!same_tables(buf, at, &o, c1, c2, &errors, SCLI_TOK_AUTO)) {
-          if (tdiff++ < 5) printf("auto tables differ on:\n%.*s\n", (int)at, buf);
+          if (tdiff++ < 5)
+            printf("auto tables differ on:\n%.*s\n", (int)at, buf);
         }
-        if (!same_records(buf, at, &o, c1, c2, &records, SCLI_TOK_AUTO)) tdiff++;
+        if (!same_records(buf, at, &o, c1, c2, &records, SCLI_TOK_AUTO))
+          tdiff++;
       }
     }
   }
@@ -840,10 +848,11 @@ static char *threaded_log(size_t rows, int kind, double where, size_t *len) {
       at += (size_t)sprintf(buf + at, "r%zu,adamw,%zu,3.5,1e-3,%s%s", r % 13,
                             r, "abcdefghijklmnopqrstuvwxyz0123456789", nl);
     else
-      at += (size_t)sprintf(buf + at, "r%zu,%s,%zu,%s%zu.%04zu,%zu.%zue-0%zu,%s%s",
+      at += (size_t)sprintf(buf + at,
+                            "r%zu,%s,%zu,%s%zu.%04zu,%zu.%zue-0%zu,%s%s",
                             (r / 1000) % 13, r % 3 ? "adamw" : "lion", r * 10,
-                            r % 211 == 7 ? " " : "", 2 + r % 3, (r * 7919) % 10000,
-                            1 + r % 9, r % 10, 3 + r % 4,
+                            r % 211 == 7 ? " " : "", 2 + r % 3,
+                            (r * 7919) % 10000, 1 + r % 9, r % 10, 3 + r % 4,
                             r % 29 == 0 ? "NA" : (r % 31 == 0 ? "" : "ok"), nl);
   }
   if (kind == 6) at--; /* no final newline */

@@ -455,8 +455,9 @@ static void test_alloc_failures(void) {
       long used = cnt.count;
       cnt.fail_at = 0;
       if (rc == SCL_OK) {
-        if (op == 0 && (scl_table_nrows(a) != 8 || scl_table_nlevels(a, 0) != 5 ||
-                        strcmp(str_at(a, "run", 5), "e") != 0))
+        if (op == 0 &&
+            (scl_table_nrows(a) != 8 || scl_table_nlevels(a, 0) != 5 ||
+             strcmp(str_at(a, "run", 5), "e") != 0))
           bad++;
         if (op == 1 && (scl_table_nrows(u) != 4 ||
                         strcmp(str_at(u, "run", 0), "c") != 0 ||
@@ -468,7 +469,8 @@ static void test_alloc_failures(void) {
         fails++;
         if (rc != SCL_ENOMEM) bad++;
         /* The target is unchanged. */
-        if (op == 0 && (scl_table_nrows(a) != 3 || scl_table_nlevels(a, 0) != 2))
+        if (op == 0 &&
+            (scl_table_nrows(a) != 3 || scl_table_nlevels(a, 0) != 2))
           bad++;
         if (op == 0) { /* and still usable: the levels' hash is intact */
           if (scl_table_append(a, b) != SCL_OK || scl_table_nrows(a) != 8 ||
