@@ -20,16 +20,6 @@ typedef struct {
   scl_chart *c;
 } sclb_chart;
 
-#ifdef __SANITIZE_ADDRESS__
-/* Sanitizer builds only: fontconfig (loaded by cairo for text) keeps its
- * configuration until exit, which LeakSanitizer reports; it is not ours. */
-__attribute__((visibility("default"))) const char *
-__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
-  return "leak:libfontconfig.so\n";
-}
-#endif
-
 static sclb_chart *checkchart(lua_State *L, int idx) {
   sclb_chart *u = luaL_checkudata(L, idx, SCLB_CHART);
   if (!u->c) luaL_argerror(L, idx, "chart is closed");

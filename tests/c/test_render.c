@@ -27,16 +27,6 @@
 
 static char dir[256];
 
-#ifdef __SANITIZE_ADDRESS__
-/* Sanitizer builds only: fontconfig (loaded by cairo for text) keeps its
- * configuration until exit, which LeakSanitizer reports; it is not ours. */
-__attribute__((visibility("default"))) const char *
-__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
-  return "leak:libfontconfig.so\n";
-}
-#endif
-
 static const char *tmp_path(const char *name) {
   static char buf[4][512];
   static int k;
