@@ -195,14 +195,14 @@ FUZZ_TARGETS := csv num ticks recipe
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g \
   -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -Icore/include -Icore/src -Icore/bind \
-  $(DEP_CFLAGS) $(LUA_CFLAGS) -MMD -MP
+  $(DEP_CFLAGS) $(LUA_CFLAGS)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_LUA_OBJ := $(BIND_SRC:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/gen/lua_embed.o
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/%_fuzz)
 
 $(FUZZ_B)/obj/core/%.o: core/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
 $(FUZZ_B)/obj/gen/lua_embed.o: $(EMBED_C)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
