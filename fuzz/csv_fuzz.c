@@ -246,15 +246,23 @@ static void check_model(const recs *rs, const tab *t, int header,
         return;
       }
   }
-  /* The first record with another field count fails. */
+  /* The first record with another field count fails, at a line of it
+   * (where it ends when it is short: quoted fields may span lines). */
   size_t first = header ? 1 : 0;
   for (size_t i = first; i < rs->n; i++)
     if (rs->r[i].nf != nf) {
       free_names(names, nf);
-      char want[64];
-      snprintf(want, sizeof want, NAME ":%zu:", rs->r[i].line);
-      if (t->rc != SCL_EPARSE || strncmp(t->msg, want, strlen(want)) != 0 ||
-          !strstr(t->msg, "fields"))
+      const rec *r = &rs->r[i];
+      size_t last = r->line;
+      for (size_t j = 0; j < r->nf; j++)
+        for (size_t q = 0; q < r->len[j]; q++)
+          last += r->f[j][q] == '\n' ||
+                  (r->f[j][q] == '\r' &&
+                   (q + 1 == r->len[j] || r->f[j][q + 1] != '\n'));
+      size_t n = strlen(NAME ":");
+      unsigned long line = strtoul(t->msg + n, NULL, 10);
+      if (t->rc != SCL_EPARSE || strncmp(t->msg, NAME ":", n) != 0 ||
+          line < r->line || line > last || !strstr(t->msg, "fields"))
         die("model", "ragged record not reported at its line");
       return;
     }
