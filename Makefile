@@ -207,9 +207,11 @@ $(FUZZ_B)/obj/gen/lua_embed.o: $(EMBED_C)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 $(FUZZ_B)/recipe_fuzz: fuzz/recipe_fuzz.c $(FUZZ_LIB_OBJ) $(FUZZ_LUA_OBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LUA_LIBS) $(LIB_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
+	  $(LUA_LIBS) $(LIB_LIBS)
 $(FUZZ_B)/%_fuzz: fuzz/%_fuzz.c $(FUZZ_LIB_OBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
+	  $(LIB_LIBS)
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BIN)
