@@ -1476,8 +1476,8 @@ static int put_chunk(FILE *f, const uint32_t *crct, const char *type,
 }
 
 /* Write an 8-bit RGB image (rows of 3w bytes) to path as a PNG. */
-static int png_write(scl_ctx *ctx, const char *path,
-                     const unsigned char *rgb, uint32_t w, uint32_t h) {
+int scli_png_write(scl_ctx *ctx, const char *path, const unsigned char *rgb,
+                   uint32_t w, uint32_t h) {
   size_t stride = (size_t)w * 3, n = (stride + 1) * h;
   unsigned char *raw = scli_malloc(ctx, n);
   uint32_t *head = scli_malloc(ctx, sizeof(uint32_t) << HASH_BITS);
@@ -1698,7 +1698,7 @@ int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
   rc = run_plplot(&j, opts, f->dev, tmp, mem);
   pthread_mutex_unlock(&render_lock);
   if (!rc && mem)
-    rc = png_write(ctx, tmp, mem, (uint32_t)j.W, (uint32_t)j.H);
+    rc = scli_png_write(ctx, tmp, mem, (uint32_t)j.W, (uint32_t)j.H);
   if (!rc && strcmp(f->dev, "svgcairo") == 0) rc = normalize_svg(ctx, tmp);
   if (!rc && strcmp(f->dev, "pdfcairo") == 0) rc = pdf_date(ctx, tmp);
   if (!rc && rename(tmp, path) != 0)

@@ -496,6 +496,99 @@ static void test_decimate(void) {
   free(keep2);
 }
 
+/* CRC-32 of PNG chunks, bit by bit (independent of the writer's table). */
+static int png_crcs_ok(const char *path) {
+  size_t n;
+  unsigned char *b = (unsigned char *)slurp(path, &n);
+  int ok = b && n >= 8, chunks = 0;
+  for (size_t p = 8; ok && p < n; chunks++) {
+    uint32_t len = p + 12 <= n ? be32(b + p) : 0;
+    if (p + 12 > n || len > n - p - 12) {
+      ok = 0;
+      break;
+    }
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = p + 4; i < p + 8 + len; i++) {
+      c ^= b[i];
+      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    ok = (c ^ 0xFFFFFFFFu) == be32(b + p + 8 + len);
+    p += 12 + len;
+  }
+  free(b);
+  return ok && chunks >= 3;
+}
+
+/*
+ * The PNG writer on its own: images that a chart never makes (noise, one
+ * pixel, a byte distribution skewed enough to need length-limited Huffman
+ * codes, long runs) decode through zlib to the same bytes, with valid
+ * CRCs; and the allocation failures of the writer are clean.
+ */
+static void test_png_writer(scl_ctx *ctx) {
+  uint32_t sizes[5][2] = {{1, 1}, {7, 5}, {300, 200}, {140, 150}, {2000, 3}};
+  srand(7);
+  for (int k = 0; k < 5; k++) {
+    uint32_t w = sizes[k][0], h = sizes[k][1];
+    size_t n = (size_t)w * h * 3;
+    unsigned char *rgb = malloc(n);
+    if (k < 3) { /* noise: literals of every value */
+      for (size_t i = 0; i < n; i++) rgb[i] = (unsigned char)(rand() >> 7);
+    } else if (k == 3) {
+      /* values 0..17 taken 1, 1, 2, 3, 5, ... times (Fibonacci), the rest
+       * uniform over 18..255, shuffled: the rarest literals belong 20
+       * deep in a Huffman tree, past deflate's 15 bits */
+      size_t at = 0, f0 = 1, f1 = 1;
+      for (int v = 0; v < 18; v++) {
+        for (size_t c = 0; c < f0 && at < n; c++) rgb[at++] = (unsigned char)v;
+        size_t t = f0 + f1;
+        f0 = f1;
+        f1 = t;
+      }
+      while (at < n) rgb[at++] = (unsigned char)(18 + rand() % 238);
+      for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)rand() % (i + 1);
+        unsigned char t = rgb[i];
+        rgb[i] = rgb[j];
+        rgb[j] = t;
+      }
+    } else { /* long runs and a repeated pattern */
+      for (size_t i = 0; i < n; i++)
+        rgb[i] = i < n / 2 ? 255 : (unsigned char)(i % 7 * 30);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "writer%d.png", k);
+    const char *p = tmp_path(name);
+    int rc = scli_png_write(ctx, p, rgb, w, h);
+    image im;
+    CHECK(rc == SCL_OK && png_read(p, &im) && im.w == w && im.h == h &&
+              im.channels == 3 && memcmp(im.px, rgb, n) == 0,
+          "PNG writer round trip %ux%u (case %d)", w, h, k);
+    CHECK(png_crcs_ok(p), "PNG writer chunk CRCs (case %d)", k);
+    free(im.px);
+    free(rgb);
+  }
+  /* every allocation of the writer failing in turn */
+  unsigned char px[12 * 10 * 3];
+  memset(px, 200, sizeof px);
+  int clean = 1, done = 0;
+  for (long fail = 1; fail < 50 && !done; fail++) {
+    alloc_state st = {0, 0, 0};
+    scl_ctx *fc = scl_ctx_new(test_alloc, &st);
+    st.fail_at = fail;
+    int rc = scli_png_write(fc, tmp_path("writer_oom.png"), px, 12, 10);
+    st.fail_at = 0;
+    if (rc == SCL_OK) done = 1;
+    else if (rc != SCL_ENOMEM) clean = 0;
+    scl_ctx_free(fc);
+    if (st.live != 0) clean = 0;
+  }
+  CHECK(clean && done, "PNG writer: allocation failures give SCL_ENOMEM, "
+                       "no leak");
+  CHECK(scli_png_write(ctx, tmp_path("nodir/x.png"), px, 12, 10) == SCL_EIO,
+        "PNG writer: unwritable path is SCL_EIO");
+}
+
 static void test_png(scl_ctx *ctx) {
   scl_chart *c = moba_chart(ctx, 300);
   CHECK(c != NULL, "moba chart");
@@ -926,6 +1019,7 @@ int main(void) {
   test_chart_api(ctx);
   test_chart_oom();
   test_decimate();
+  test_png_writer(ctx);
   test_png(ctx);
   test_best_legend(ctx);
   test_visible_y(ctx);
