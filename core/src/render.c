@@ -13,6 +13,10 @@
  * .NAME.tmp-PID-XXXXXX; the next render of NAME removes those of processes
  * that no longer exist.
  *
+ * PNG: cairo draws into our RGB buffer (PLplot's memcairo device) and the
+ * file is encoded here (see the PNG section); cairo's own writer cost two
+ * thirds of a render.
+ *
  * Sizes follow matplotlib's defaults so figures look at home in a paper:
  * 10 pt text, 12 pt titles, 0.8 pt axes, 3.5 pt major and 2 pt minor ticks
  * pointing out, a legend with a light frame on a translucent white box.
@@ -1390,14 +1394,17 @@ static inline uint64_t load64(const unsigned char *p) {
 #define HASH_BITS 15
 #define HASH(v) ((uint32_t)((v) * 2654435761u) >> (32 - HASH_BITS))
 
-/* Length of the common prefix of a and b, at most lim. */
+/* Length of the common prefix of a and b, at most lim: eight bytes at a
+ * time where the first differing byte is the lowest (little-endian). */
 static size_t match_len(const unsigned char *a, const unsigned char *b,
                         size_t lim) {
   size_t l = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   for (; l + 8 <= lim; l += 8) {
     uint64_t x = load64(a + l) ^ load64(b + l);
     if (x) return l + ((size_t)__builtin_ctzll(x) >> 3);
   }
+#endif
   while (l < lim && a[l] == b[l]) l++;
   return l;
 }
@@ -1479,6 +1486,10 @@ static int put_chunk(FILE *f, const uint32_t *crct, const char *type,
 int scli_png_write(scl_ctx *ctx, const char *path, const unsigned char *rgb,
                    uint32_t w, uint32_t h) {
   size_t stride = (size_t)w * 3, n = (stride + 1) * h;
+  if (w == 0 || h == 0 || w > 0x7FFFFFFF / 3 || n / h != stride + 1 ||
+      n >= 0xFFFFFFFFu) /* positions are 32-bit */
+    return scli_error(ctx, SCL_EINVAL, "render: %u x %u pixels cannot be "
+                      "written as PNG", w, h);
   unsigned char *raw = scli_malloc(ctx, n);
   uint32_t *head = scli_malloc(ctx, sizeof(uint32_t) << HASH_BITS);
   uint32_t *tok = scli_malloc(ctx, BLOCK_TOKENS * sizeof(uint32_t));
