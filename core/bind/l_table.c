@@ -8,9 +8,14 @@
  */
 #include "bind.h"
 
+#include <glob.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------ helpers */
 
@@ -160,7 +165,7 @@ static const char **strarray(lua_State *L, int idx, size_t *n,
 static void csvopts(lua_State *L, int idx, scl_csv_opts *o, const char *fn) {
   static const char *const known[] = {
       "delimiter", "quote", "header", "columns", "types", "na", "max_field",
-      "threads", "file_column", NULL};
+      "threads", "file_column", "progress", NULL};
   scl_csv_opts_init(o);
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
@@ -238,11 +243,111 @@ static void csvopts(lua_State *L, int idx, scl_csv_opts *o, const char *fn) {
   }
 }
 
+/*
+ * The progress bar of long reads: on standard error, only when it is a
+ * terminal (a log file or a pipe gets nothing), only for inputs of at
+ * least PBAR_MIN bytes, redrawn at most ten times a second and cleared
+ * at the end, so a finished read leaves the terminal as it was.
+ */
+#define PBAR_MIN ((double)(64 << 20))
+
+typedef struct {
+  char name[40];      /* the input as shown (its end, if long) */
+  double total;       /* bytes */
+  double t0, last;    /* seconds: start, last redraw */
+  int drawn;
+} pbar;
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Bytes of the input at idx: a path, a pattern or an array of paths. */
+static double input_bytes(lua_State *L, int idx) {
+  struct stat st;
+  double sum = 0;
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_geti(L, idx, i);
+      const char *p = lua_tostring(L, -1);
+      if (p && stat(p, &st) == 0) sum += (double)st.st_size;
+      lua_pop(L, 1);
+    }
+    return sum;
+  }
+  const char *path = lua_tostring(L, idx);
+  if (!path || strcmp(path, "-") == 0) return 0; /* size unknown */
+  if (stat(path, &st) == 0) return (double)st.st_size;
+  glob_t gl;
+  if (glob(path, 0, NULL, &gl) == 0)
+    for (size_t i = 0; i < gl.gl_pathc; i++)
+      if (stat(gl.gl_pathv[i], &st) == 0) sum += (double)st.st_size;
+  globfree(&gl);
+  return sum;
+}
+
+/* The core's progress callback (called on the reading thread). */
+static void pbar_update(void *ud, double f) {
+  pbar *b = ud;
+  double t = now_s();
+  if (f >= 1 || (b->drawn && t - b->last < 0.1)) return;
+  char bar[31];
+  int w = (int)(f * 30);
+  for (int i = 0; i < 30; i++) bar[i] = i < w ? '#' : '.';
+  bar[30] = '\0';
+  double el = t - b->t0, mb = f * b->total / 1e6;
+  fprintf(stderr, "\r\033[K%s [%s] %3d%% %.0f/%.0f MB", b->name, bar,
+          (int)(f * 100), mb, b->total / 1e6);
+  if (f > 0.02 && el > 0.5)
+    fprintf(stderr, " %.0f MB/s %.0fs left", mb / el, el * (1 - f) / f);
+  fflush(stderr);
+  b->drawn = 1;
+  b->last = t;
+}
+
+/* Set up the bar for the input at idx in o, if one is wanted. */
+static void pbar_start(lua_State *L, int idx, scl_csv_opts *o, pbar *b,
+                       int want) {
+  memset(b, 0, sizeof *b);
+  if (want == 0 || !isatty(2)) return;
+  b->total = input_bytes(L, idx);
+  if (b->total <= 0 || (want < 0 && b->total < PBAR_MIN)) return;
+  const char *p = lua_type(L, idx) == LUA_TTABLE ? "read_csv"
+                                                  : lua_tostring(L, idx);
+  size_t n = strlen(p), cap = sizeof b->name;
+  if (n < cap)
+    memcpy(b->name, p, n + 1);
+  else
+    snprintf(b->name, cap, "...%s", p + n - (cap - 4));
+  b->t0 = b->last = now_s();
+  o->progress = 1;
+  o->progress_fn = pbar_update;
+  o->progress_ud = b;
+}
+
+static void pbar_end(pbar *b) {
+  if (!b->drawn) return;
+  fputs("\r\033[K", stderr);
+  fflush(stderr);
+}
+
 /* read_csv(path | {paths...}, opts) -> Table */
 static int l_read_csv(lua_State *L) {
   scl_ctx *ctx = sclb_ctx(L);
   scl_csv_opts o;
   csvopts(L, 2, &o, "read_csv");
+  /* progress: nil (a bar for big inputs), true (any size), false (none) */
+  int want = -1;
+  if (lua_istable(L, 2)) {
+    if (lua_getfield(L, 2, "progress") != LUA_TNIL)
+      want = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  pbar bar;
+  pbar_start(L, 1, &o, &bar, want);
   sclb_table *u = newtable(L);
   int rc;
   if (lua_type(L, 1) == LUA_TTABLE) {
@@ -253,6 +358,7 @@ static int l_read_csv(lua_State *L) {
   } else {
     rc = scl_table_read_csv(ctx, luaL_checkstring(L, 1), &o, &u->t);
   }
+  pbar_end(&bar);
   check_ok(L, ctx, rc);
   return 1;
 }

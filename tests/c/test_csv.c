@@ -954,6 +954,77 @@ static void test_threads(void) {
   scl_ctx_free(c2);
 }
 
+/*
+ * The threads really at work: the progress callback (on the calling
+ * thread, while the others parse) notes the most threads the process had,
+ * from /proc/self/status.  SCALELUA_THREADS applies when opts.threads is
+ * 0; opts.threads wins over it; a bad or empty value means the online CPUs.
+ */
+static int max_threads_seen;
+
+static void on_progress_threads(void *ud, double f) {
+  (void)ud, (void)f;
+  FILE *st = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = 0;
+  while (st && fgets(line, sizeof line, st))
+    if (sscanf(line, "Threads: %d", &n) == 1) break;
+  if (st) fclose(st);
+  if (n > max_threads_seen) max_threads_seen = n;
+}
+
+static int threads_used(const char *env, int opt, const char *buf,
+                        size_t len) {
+  if (env)
+    setenv("SCALELUA_THREADS", env, 1);
+  else
+    unsetenv("SCALELUA_THREADS");
+  scl_csv_opts o;
+  scl_csv_opts_init(&o);
+  o.threads = opt;
+  o.progress = 1;
+  o.progress_fn = on_progress_threads;
+  max_threads_seen = 0;
+  scl_table *t;
+  int rc = scl_table_read_csv_buffer(ctx, "env.csv", buf, len, &o, &t);
+  if (rc) return -1;
+  int ok = scl_table_nrows(t) == 400000;
+  scl_table_free(t);
+  return ok ? max_threads_seen : -2;
+}
+
+static void test_thread_env(void) {
+  FILE *st = fopen("/proc/self/status", "r");
+  if (!st) {
+    printf("no /proc/self/status: thread count not observable, skipped\n");
+    return;
+  }
+  fclose(st);
+  size_t len;
+  char *buf = threaded_log(400000, 0, 0, &len);
+  const char *saved = getenv("SCALELUA_THREADS");
+  char *keep = saved ? strdup(saved) : NULL;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int want_default = cpus > 64 ? 64 : (int)cpus;
+  /* 400000 rows, ~30 MB: enough for 3 ranges with 65536-row reports. */
+  int a = threads_used("1", 0, buf, len), b = threads_used("3", 0, buf, len);
+  int c = threads_used("3", 2, buf, len), d = threads_used("3", 1, buf, len);
+  int e = threads_used(NULL, 0, buf, len), f = threads_used("x", 0, buf, len);
+  CHECK(a == 1, "SCALELUA_THREADS=1: %d threads", a);
+  CHECK(b == 3, "SCALELUA_THREADS=3: %d threads", b);
+  CHECK(c == 2, "threads = 2 over SCALELUA_THREADS=3: %d threads", c);
+  CHECK(d == 1, "threads = 1 over SCALELUA_THREADS=3: %d threads", d);
+  CHECK(e == want_default && f == want_default,
+        "default: %d and %d threads, %d online CPUs", e, f, want_default);
+  if (keep) {
+    setenv("SCALELUA_THREADS", keep, 1);
+    free(keep);
+  } else {
+    unsetenv("SCALELUA_THREADS");
+  }
+  free(buf);
+}
+
 /* A thread-safe-enough counting allocator: the reader serialises calls. */
 typedef struct {
   long count, fail_at, live;
@@ -1016,6 +1087,7 @@ int main(int argc, char **argv) {
   test_iterator();
   test_differential();
   test_threads();
+  test_thread_env();
   test_threads_oom();
   scl_ctx_free(ctx);
   return check_done("test_csv");
