@@ -1482,27 +1482,32 @@ static int put_chunk(FILE *f, const uint32_t *crct, const char *type,
   return fwrite(b, 1, 4, f) == 4;
 }
 
-/* Write an 8-bit RGB image (rows of 3w bytes) to path as a PNG. */
-int scli_png_write(scl_ctx *ctx, const char *path, const unsigned char *rgb,
+/*
+ * Write an 8-bit RGB image to path as a PNG.  rgb holds h rows of 3w bytes
+ * and has room for (3w + 1) h: the rows are moved apart in place to take
+ * their filter bytes (no second copy of the image, whose fresh pages cost
+ * more than the move).
+ */
+int scli_png_write(scl_ctx *ctx, const char *path, unsigned char *rgb,
                    uint32_t w, uint32_t h) {
   size_t stride = (size_t)w * 3, n = (stride + 1) * h;
   if (w == 0 || h == 0 || w > 0x7FFFFFFF / 3 || n / h != stride + 1 ||
       n >= 0xFFFFFFFFu) /* positions are 32-bit */
     return scli_error(ctx, SCL_EINVAL, "render: %u x %u pixels cannot be "
                       "written as PNG", w, h);
-  unsigned char *raw = scli_malloc(ctx, n);
+  unsigned char *raw = rgb;
   uint32_t *head = scli_malloc(ctx, sizeof(uint32_t) << HASH_BITS);
   uint32_t *tok = scli_malloc(ctx, BLOCK_TOKENS * sizeof(uint32_t));
   zbits z = {ctx, NULL, 0, n / 16 + 4096, 0, 0, 0};
   z.out = scli_malloc(ctx, z.cap);
   int rc = SCL_OK;
-  if (!raw || !head || !tok || !z.out) {
+  if (!head || !tok || !z.out) {
     rc = scli_oom(ctx);
     goto done;
   }
-  for (uint32_t y = 0; y < h; y++) { /* filter type 0 on every row */
+  for (uint32_t y = h; y-- > 0;) { /* filter type 0; last row first */
+    memmove(raw + y * (stride + 1) + 1, rgb + y * stride, stride);
     raw[y * (stride + 1)] = 0;
-    memcpy(raw + y * (stride + 1) + 1, rgb + y * stride, stride);
   }
   zb_put(&z, 0x78, 8); /* zlib header: deflate, 32K window, no dict */
   zb_put(&z, 0x01, 8);
@@ -1542,7 +1547,6 @@ int scli_png_write(scl_ctx *ctx, const char *path, const unsigned char *rgb,
   if (fclose(f) != 0 || !ok)
     rc = scli_error(ctx, SCL_EIO, "render: cannot write '%s'", path);
 done:
-  scli_free(ctx, raw, n);
   scli_free(ctx, head, sizeof(uint32_t) << HASH_BITS);
   scli_free(ctx, tok, BLOCK_TOKENS * sizeof(uint32_t));
   scli_free(ctx, z.out, z.cap);
@@ -1671,7 +1675,7 @@ int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
   size_t tn = strlen(path) + 48;
   char *tmp = scli_malloc(ctx, tn);
   /* PNG: cairo draws into our RGB buffer (memcairo), we write the file */
-  size_t memn = f->raster ? (size_t)j.W * (size_t)j.H * 3 : 0;
+  size_t memn = f->raster ? ((size_t)j.W * 3 + 1) * (size_t)j.H : 0;
   unsigned char *mem = memn ? scli_malloc(ctx, memn) : NULL;
   if (!j.p || !j.wx || !j.wy || !j.keep || !j.keep2 || !tmp ||
       (memn && !mem)) {

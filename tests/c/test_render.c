@@ -531,7 +531,7 @@ static void test_png_writer(scl_ctx *ctx) {
   for (int k = 0; k < 5; k++) {
     uint32_t w = sizes[k][0], h = sizes[k][1];
     size_t n = (size_t)w * h * 3;
-    unsigned char *rgb = malloc(n);
+    unsigned char *rgb = malloc(n), *buf = malloc(n + h); /* room to move */
     if (k < 3) { /* noise: literals of every value */
       for (size_t i = 0; i < n; i++) rgb[i] = (unsigned char)(rand() >> 7);
     } else if (k == 3) {
@@ -559,7 +559,8 @@ static void test_png_writer(scl_ctx *ctx) {
     char name[32];
     snprintf(name, sizeof name, "writer%d.png", k);
     const char *p = tmp_path(name);
-    int rc = scli_png_write(ctx, p, rgb, w, h);
+    memcpy(buf, rgb, n);
+    int rc = scli_png_write(ctx, p, buf, w, h);
     image im;
     CHECK(rc == SCL_OK && png_read(p, &im) && im.w == w && im.h == h &&
               im.channels == 3 && memcmp(im.px, rgb, n) == 0,
@@ -567,9 +568,10 @@ static void test_png_writer(scl_ctx *ctx) {
     CHECK(png_crcs_ok(p), "PNG writer chunk CRCs (case %d)", k);
     free(im.px);
     free(rgb);
+    free(buf);
   }
   /* every allocation of the writer failing in turn */
-  unsigned char px[12 * 10 * 3];
+  unsigned char px[(12 * 3 + 1) * 10];
   memset(px, 200, sizeof px);
   int clean = 1, done = 0;
   for (long fail = 1; fail < 50 && !done; fail++) {
