@@ -20,6 +20,146 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * Weighted sums over the data, two observations per step in vector lanes
+ * where the compiler has vector extensions: wsum1 gives sum w, sum w a,
+ * sum w b; wsum2, about centres ca, cb, gives sum w da, sum w db,
+ * sum w da^2, sum w da db, sum w db^2 (b may be NULL: only the a terms).
+ * Centred two-pass sums keep doubles accurate without long double.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double v2d __attribute__((vector_size(16)));
+
+static void wsum1(const double *a, const double *b, const double *w,
+                  size_t n, double *t) {
+  v2d s0 = {0, 0}, s1 = s0, s2 = s0;
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    v2d x, y, wi = {1, 1};
+    memcpy(&x, a + i, sizeof x);
+    if (b) memcpy(&y, b + i, sizeof y);
+    else y = x;
+    if (w) memcpy(&wi, w + i, sizeof wi);
+    s0 += wi;
+    s1 += wi * x;
+    s2 += wi * y;
+  }
+  t[0] = s0[0] + s0[1];
+  t[1] = s1[0] + s1[1];
+  t[2] = s2[0] + s2[1];
+  for (; i < n; i++) {
+    double wi = w ? w[i] : 1;
+    t[0] += wi;
+    t[1] += wi * a[i];
+    t[2] += wi * (b ? b[i] : a[i]);
+  }
+}
+
+static void wsum2(const double *a, const double *b, const double *w,
+                  size_t n, double ca, double cb, double *t) {
+  v2d s[5], va = {ca, ca}, vb = {cb, cb};
+  memset(s, 0, sizeof s);
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    v2d x, y, wi = {1, 1};
+    memcpy(&x, a + i, sizeof x);
+    if (b) memcpy(&y, b + i, sizeof y);
+    else y = x;
+    if (w) memcpy(&wi, w + i, sizeof wi);
+    v2d da = x - va, db = y - vb, wda = wi * da;
+    s[0] += wda;
+    s[1] += wi * db;
+    s[2] += wda * da;
+    s[3] += wda * db;
+    s[4] += wi * db * db;
+  }
+  for (int k = 0; k < 5; k++) t[k] = s[k][0] + s[k][1];
+  for (; i < n; i++) {
+    double wi = w ? w[i] : 1, da = a[i] - ca, db = (b ? b[i] : a[i]) - cb;
+    t[0] += wi * da;
+    t[1] += wi * db;
+    t[2] += wi * da * da;
+    t[3] += wi * da * db;
+    t[4] += wi * db * db;
+  }
+}
+/* sum w ((b - cb) - k (a - ca))^2: a line's residual sum of squares */
+static double wsum_line(const double *a, const double *b, const double *w,
+                        size_t n, double ca, double cb, double k) {
+  v2d s = {0, 0}, va = {ca, ca}, vb = {cb, cb}, vk = {k, k};
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    v2d x, y, wi = {1, 1};
+    memcpy(&x, a + i, sizeof x);
+    memcpy(&y, b + i, sizeof y);
+    if (w) memcpy(&wi, w + i, sizeof wi);
+    v2d r = (y - vb) - vk * (x - va);
+    s += wi * r * r;
+  }
+  double t = s[0] + s[1];
+  for (; i < n; i++) {
+    double r = (b[i] - cb) - k * (a[i] - ca);
+    t += (w ? w[i] : 1) * r * r;
+  }
+  return t;
+}
+
+/* index of the first v[i] that is not positive and finite, or n */
+static size_t first_nonpositive(const double *v, size_t n) {
+  v2d lo = {0, 0}, hi = {DBL_MAX, DBL_MAX};
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    v2d x;
+    memcpy(&x, v + i, sizeof x);
+    __typeof__(x > lo) ok = (x > lo) & (x <= hi);
+    if (!(ok[0] & ok[1])) break;
+  }
+  for (; i < n; i++)
+    if (!(v[i] > 0) || !(v[i] <= DBL_MAX)) return i;
+  return n;
+}
+#else
+static double wsum_line(const double *a, const double *b, const double *w,
+                        size_t n, double ca, double cb, double k) {
+  double t = 0;
+  for (size_t i = 0; i < n; i++) {
+    double r = (b[i] - cb) - k * (a[i] - ca);
+    t += (w ? w[i] : 1) * r * r;
+  }
+  return t;
+}
+
+static size_t first_nonpositive(const double *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!(v[i] > 0) || !(v[i] <= DBL_MAX)) return i;
+  return n;
+}
+
+static void wsum1(const double *a, const double *b, const double *w,
+                  size_t n, double *t) {
+  t[0] = t[1] = t[2] = 0;
+  for (size_t i = 0; i < n; i++) {
+    double wi = w ? w[i] : 1;
+    t[0] += wi;
+    t[1] += wi * a[i];
+    t[2] += wi * (b ? b[i] : a[i]);
+  }
+}
+
+static void wsum2(const double *a, const double *b, const double *w,
+                  size_t n, double ca, double cb, double *t) {
+  memset(t, 0, 5 * sizeof *t);
+  for (size_t i = 0; i < n; i++) {
+    double wi = w ? w[i] : 1, da = a[i] - ca, db = (b ? b[i] : a[i]) - cb;
+    t[0] += wi * da;
+    t[1] += wi * db;
+    t[2] += wi * da * da;
+    t[3] += wi * da * db;
+    t[4] += wi * db * db;
+  }
+}
+#endif
+
 /* --------------------------------------------------------------- driver */
 
 typedef struct lm_model lm_model;
@@ -41,7 +181,7 @@ struct lm_model {
 
 typedef struct {
   int max_iter;  /* outer iterations (Jacobian evaluations) */
-  double tol;    /* MINPACK ftol and xtol */
+  double tol;    /* MINPACK ftol and xtol (0: defaults, see lm_run) */
   const double *lower, *upper; /* NULL: unbounded; +-inf or NaN: none */
 } lm_opts;
 
@@ -55,11 +195,10 @@ typedef struct {
   const lm_model *m;
   const lm_opts *o;
   double *p;     /* parameters for the current t */
-  double *yhat;  /* n */
   double *fd;    /* 2n for central differences (when m->jac is NULL) */
   double *sw;    /* n square roots of the weights, or NULL */
   int rc;        /* error that stopped the run */
-  int jevals;
+  int jevals, fevals;
   int limited;   /* stopped by max_iter */
 } lm_state;
 
@@ -159,13 +298,21 @@ static int lm_fcn(void *ud, int mi, int ni, const double *t, double *fvec,
     if (d) d[j] = dj;
   }
   if (iflag == 1) {
-    int rc = m->eval(m, s->p, s->yhat);
+    int rc = m->eval(m, s->p, fvec); /* predictions, then residuals */
     if (rc) {
       s->rc = callback_error(m->ctx, rc, "model");
       return -1;
     }
+    if (s->fevals++ == 0) /* MINPACK's first call: the start */
+      for (size_t i = 0; i < n; i++)
+        if (!isfinite(fvec[i])) {
+          s->rc = scli_error(m->ctx, SCL_EINVAL,
+                             "the model is not finite at the start values "
+                             "(observation %zu gives %g)", i, fvec[i]);
+          return -1;
+        }
     for (size_t i = 0; i < n; i++) {
-      double r = s->yhat[i] - m->y[i];
+      double r = fvec[i] - m->y[i];
       if (s->sw) r *= s->sw[i];
       /* a huge finite residual makes MINPACK reject the step */
       fvec[i] = isfinite(r) ? r : 1e100;
@@ -186,17 +333,18 @@ static int lm_fcn(void *ud, int mi, int ni, const double *t, double *fvec,
     double dj = d ? d[j] : 1;
     if (!d) t_to_p(s->o, j, t[j], &dj);
     double *c = fjac + j * n;
-    for (size_t i = 0; i < n; i++) {
-      double v = c[i] * dj;
-      if (s->sw) v *= s->sw[i];
-      if (!isfinite(v)) {
-        s->rc = scli_error(m->ctx, SCL_ENOCONV,
-                           "the Jacobian is not finite at observation %zu, "
-                           "parameter %zu (%g)", i, j + 1, c[i]);
-        return -1;
-      }
-      c[i] = v;
-    }
+    if (dj != 1 || s->sw) /* chain rule of the bounds, weights */
+      for (size_t i = 0; i < n; i++) c[i] *= s->sw ? dj * s->sw[i] : dj;
+    double acc = 0; /* NaN or inf anywhere makes the sum NaN */
+    for (size_t i = 0; i < n; i++) acc += c[i] * 0;
+    if (acc != 0)
+      for (size_t i = 0; i < n; i++)
+        if (!isfinite(c[i])) {
+          s->rc = scli_error(m->ctx, SCL_ENOCONV,
+                             "the Jacobian is not finite at observation %zu, "
+                             "parameter %zu (%g)", i, j + 1, c[i]);
+          return -1;
+        }
   }
   return 0;
 }
@@ -218,18 +366,43 @@ static const char *lm_reason(int info) {
 }
 
 /*
+ * The Jacobian of the weighted residuals at p into J (n x np), then the
+ * standard errors by QR with s2 = rss / (npos - np), npos the observations
+ * of positive weight.  fd: 2n scratch when the model has no Jacobian.
+ */
+static int stderr_at(const lm_model *m, double *p, double rss, size_t npos,
+                     double *J, double *fd, double *se) {
+  size_t n = m->n, np = m->np, rank;
+  for (size_t j = 0; j < np; j++) se[j] = NAN;
+  if (npos <= np) return SCL_OK;
+  lm_state s = {m, NULL, p, fd, NULL, SCL_OK, 0, 0, 0};
+  int rc = m->jac ? m->jac(m, p, J) : fd_jacobian(&s, p, J);
+  if (rc) return m->jac ? callback_error(m->ctx, rc, "Jacobian") : rc;
+  if (m->w)
+    for (size_t i = 0; i < n; i++) {
+      double sw = sqrt(m->w[i]);
+      for (size_t j = 0; j < np; j++) J[j * n + i] *= sw;
+    }
+  for (size_t i = 0; i < n * np; i++)
+    if (!isfinite(J[i])) return SCL_OK; /* no standard errors */
+  return scli_qr_stderr(m->ctx, J, n, np, rss / (double)(npos - np), se,
+                        &rank);
+}
+
+/*
  * Levenberg-Marquardt from start; p receives the solution (also when it
- * did not converge, with res->converged = 0).  Errors: SCL_ENOMEM, the
- * code of a failing callback, SCL_EINVAL for a start where the model is
- * not finite.
+ * did not converge, with res->converged = 0), and se, unless NULL, the
+ * standard errors there (npos: observations of positive weight).
+ * Errors: SCL_ENOMEM, the code of a failing callback, SCL_EINVAL for a
+ * start where the model is not finite.
  */
 static int lm_run(const lm_model *m, const double *start, const lm_opts *o,
-                  double *p, lm_result *res) {
+                  double *p, lm_result *res, double *se, size_t npos) {
   scl_ctx *ctx = m->ctx;
   size_t n = m->n, np = m->np;
   if (n > INT_MAX || np > INT_MAX || n * np > (size_t)INT_MAX)
     return scli_error(ctx, SCL_EINVAL, "fit: problem too large for MINPACK");
-  size_t nd = n * np + 2 * n + 7 * np + n + (m->jac ? 0 : 2 * n) +
+  size_t nd = n * np + 2 * n + 7 * np + (m->jac ? 0 : 2 * n) +
               (m->w ? n : 0);
   size_t bytes = nd * sizeof(double) + np * sizeof(int);
   double *mem = scli_malloc(ctx, bytes);
@@ -237,42 +410,30 @@ static int lm_run(const lm_model *m, const double *start, const lm_opts *o,
   double *fjac = mem, *fvec = fjac + n * np, *wa4 = fvec + n;
   double *t = wa4 + n, *diag = t + np, *qtf = diag + np, *wa1 = qtf + np;
   double *wa2 = wa1 + np, *wa3 = wa2 + np, *pc = wa3 + np;
-  double *yhat = pc + np, *fd = yhat + n;
+  double *fd = pc + np;
   double *sw = m->jac ? fd : fd + 2 * n;
   int *ipvt = (int *)(sw + (m->w ? n : 0));
-  lm_state s = {m, o, pc, yhat, m->jac ? NULL : fd, m->w ? sw : NULL,
-                SCL_OK, 0, 0};
+  lm_state s = {m, o, pc, m->jac ? NULL : fd, m->w ? sw : NULL, SCL_OK, 0, 0,
+                0};
+  int rc = SCL_OK;
   if (m->w)
     for (size_t i = 0; i < n; i++) sw[i] = sqrt(m->w[i]);
   for (size_t j = 0; j < np; j++) t[j] = p_to_t(o, j, start[j]);
-  /* the start must give finite predictions */
-  for (size_t j = 0; j < np; j++) {
-    double dj;
-    pc[j] = t_to_p(o, j, t[j], &dj);
-  }
-  int rc = m->eval(m, pc, yhat);
-  if (rc) {
-    rc = callback_error(ctx, rc, "model");
-    goto done;
-  }
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(yhat[i])) {
-      rc = scli_error(ctx, SCL_EINVAL,
-                      "the model is not finite at the start values "
-                      "(observation %zu gives %g)", i, yhat[i]);
-      goto done;
-    }
   /*
    * MINPACK's ftol (relative reduction of the sum of squares) and xtol
-   * (relative change of the parameters).  1e-15, just above the machine
-   * epsilon, because a flat sum of squares (NIST's ENSO) stops short of
-   * six correct digits at 1e-12.
+   * (relative change of the parameters): by default 1e-15, just above
+   * the machine epsilon, because a flat sum of squares (NIST's ENSO) stops
+   * short of six correct digits at 1e-12.  The rounding error of a sum of
+   * n squares grows with n, so ftol does too beyond 1000 observations
+   * (1e-12 at a million); below that noise MINPACK could only stop by
+   * shrinking its steps, one wasted evaluation each.
    */
-  double tol = o->tol > 0 ? o->tol : 1e-15;
+  double ftol = o->tol > 0 ? o->tol : 1e-15 * fmax(1, (double)n / 1000);
+  double xtol = o->tol > 0 ? o->tol : 1e-15;
   int nfev = 0, njev = 0;
   int maxfev = o->max_iter > INT_MAX / 20 ? INT_MAX : o->max_iter * 20 + 100;
-  int info = lmder(lm_fcn, &s, (int)n, (int)np, t, fvec, fjac, (int)n, tol,
-                   tol, 0.0, maxfev, diag, 1, 100.0, 0, &nfev, &njev, ipvt,
+  int info = lmder(lm_fcn, &s, (int)n, (int)np, t, fvec, fjac, (int)n, ftol,
+                   xtol, 0.0, maxfev, diag, 1, 100.0, 0, &nfev, &njev, ipvt,
                    qtf, wa1, wa2, wa3, wa4);
   if (s.rc) {
     rc = s.rc;
@@ -282,21 +443,19 @@ static int lm_run(const lm_model *m, const double *start, const lm_opts *o,
     double dj;
     p[j] = t_to_p(o, j, t[j], &dj);
   }
-  /* the sum of squares at the returned point, from a fresh evaluation */
-  if ((rc = m->eval(m, p, yhat))) {
-    rc = callback_error(ctx, rc, "model");
-    goto done;
-  }
+  /* fvec holds the weighted residuals at the returned point */
   long double rss = 0;
-  for (size_t i = 0; i < n; i++) {
-    long double r = (long double)yhat[i] - m->y[i];
-    rss += (m->w ? m->w[i] : 1) * r * r;
-  }
+  for (size_t i = 0; i < n; i++) rss += (long double)fvec[i] * fvec[i];
   res->rss = (double)rss;
   res->iterations = njev;
   res->info = s.limited ? -1 : info;
   res->limited = s.limited;
   res->converged = !s.limited && info >= 1 && info <= 4 && isfinite(res->rss);
+  /* MINPACK's workspace is free now: the Jacobian goes where R was */
+  if (se) {
+    memcpy(pc, p, np * sizeof *pc);
+    rc = stderr_at(m, pc, res->rss, npos, fjac, fd, se);
+  }
 done:
   scli_free(ctx, mem, bytes);
   return rc;
@@ -310,59 +469,34 @@ static void lm_set_reason(scl_fit *f, const lm_result *r, int max_iter) {
     snprintf(f->reason, sizeof f->reason, "%s", lm_reason(r->info));
 }
 
-/*
- * Standard errors at p: J of the weighted residuals by QR, s2 = rss /
- * (n - np) with n the observations of positive weight.
- */
+/* Standard errors at p with a workspace of their own (see stderr_at). */
 static int lm_stderr(const lm_model *m, const double *p, double rss,
                      size_t npos, double *se) {
-  scl_ctx *ctx = m->ctx;
   size_t n = m->n, np = m->np;
   size_t bytes = (n * np + np + (m->jac ? 0 : 2 * n)) * sizeof(double);
-  for (size_t j = 0; j < np; j++) se[j] = NAN;
-  if (npos <= np) return SCL_OK;
-  double *J = scli_malloc(ctx, bytes);
-  if (!J) return scli_oom(ctx);
+  double *J = scli_malloc(m->ctx, bytes);
+  if (!J) return scli_oom(m->ctx);
   double *pc = J + n * np;
   memcpy(pc, p, np * sizeof *pc);
-  lm_state s = {m, NULL, pc, NULL, pc + np, NULL, SCL_OK, 0, 0};
-  int rc = m->jac ? m->jac(m, pc, J) : fd_jacobian(&s, pc, J);
-  if (rc) {
-    if (m->jac) rc = callback_error(ctx, rc, "Jacobian");
-    goto done;
-  }
-  if (m->w)
-    for (size_t j = 0; j < np; j++)
-      for (size_t i = 0; i < n; i++) J[j * n + i] *= sqrt(m->w[i]);
-  int finite = 1;
-  for (size_t i = 0; i < n * np; i++) finite &= isfinite(J[i]) != 0;
-  size_t rank;
-  if (finite)
-    rc = scli_qr_stderr(ctx, J, n, np, rss / (double)(npos - np), se, &rank);
-done:
-  scli_free(ctx, J, bytes);
+  int rc = stderr_at(m, pc, rss, npos, J, pc + np, se);
+  scli_free(m->ctx, J, bytes);
   return rc;
 }
 
 /* Weighted total sum of squares about the weighted mean. */
 static double wtss(const double *y, const double *w, size_t n) {
-  long double sw = 0, s = 0, t = 0;
-  for (size_t i = 0; i < n; i++) {
-    sw += w ? w[i] : 1;
-    s += (w ? w[i] : 1) * (long double)y[i];
-  }
+  double t[5];
+  wsum1(y, NULL, w, n, t);
+  double sw = t[0];
   if (!(sw > 0)) return NAN;
-  long double mean = s / sw;
-  for (size_t i = 0; i < n; i++) {
-    long double d = y[i] - mean;
-    t += (w ? w[i] : 1) * d * d;
-  }
-  return (double)t;
+  wsum2(y, NULL, w, n, t[1] / sw, t[1] / sw, t);
+  /* about the first-pass mean; the correction moves it to the true one */
+  return t[2] - t[0] * t[0] / sw;
 }
 
 static void lm_opts_from(const scl_fit_opts *o, lm_opts *lo) {
   lo->max_iter = o && o->max_iter > 0 ? o->max_iter : 1000;
-  lo->tol = o && o->tol > 0 ? o->tol : 1e-15;
+  lo->tol = o && o->tol > 0 ? o->tol : 0; /* 0: lm_run's default */
   lo->lower = o ? o->lower : NULL;
   lo->upper = o ? o->upper : NULL;
 }
@@ -385,43 +519,35 @@ static int check_bounds(scl_ctx *ctx, const lm_opts *o, size_t np,
 static const char *const powerlaw_names[] = {"a", "b"};
 static const char *const saturating_names[] = {"E", "a", "b"};
 
-/* Data of a one-predictor law: ln x precomputed, with scratch. */
+/*
+ * Data of a one-predictor law: ln x precomputed, scratch, and x^b for the
+ * last b evaluated.  MINPACK asks for the Jacobian at the point it has
+ * just evaluated, and the standard errors at the solution: both reuse
+ * x^b instead of another pass of exps over the data.
+ */
 typedef struct {
   const double *x, *y, *w;
   size_t n;
   double *lx;  /* ln x */
-  double *u;   /* scratch n */
-  int method;
+  double *xb;  /* x^b_cached (sat_starts borrows it as scratch) */
+  double b_cached;
+  int cached;
 } law_data;
 
-/* yhat = off + a exp(b ln x); flags b ln x beyond exp's range */
-static void law_values(const law_data *d, double off, double a, double b,
-                       double *yhat) {
-  size_t n = d->n;
-  int big = 0;
-  for (size_t i = 0; i < n; i++) {
-    double v = b * d->lx[i];
-    big |= !(v <= 708);
-    d->u[i] = v < -708 ? -708 : (v > 708 ? 708 : v);
+static const double *law_xb(law_data *d, double b) {
+  if (!d->cached || d->b_cached != b || isnan(b)) {
+    scli_vexp_scaled(d->lx, b, d->xb, d->n);
+    d->b_cached = b;
+    d->cached = 1;
   }
-  scli_vexp(d->u, yhat, n);
-  if (big)
-    for (size_t i = 0; i < n; i++)
-      if (!(b * d->lx[i] <= 708)) yhat[i] = isnan(b) ? NAN : INFINITY;
-  for (size_t i = 0; i < n; i++) yhat[i] = off + a * yhat[i];
+  return d->xb;
 }
 
-static int pl_eval(const lm_model *m, const double *p, double *yhat) {
-  law_values(m->ud, 0, p[0], p[1], yhat);
-  return SCL_OK;
-}
-
-static int pl_jac(const lm_model *m, const double *p, double *J) {
-  const law_data *d = m->ud;
-  size_t n = d->n;
-  law_values(d, 0, 1, p[1], J); /* x^b */
-  for (size_t i = 0; i < n; i++) J[n + i] = p[0] * J[i] * d->lx[i];
-  return SCL_OK;
+/* yhat = off + a x^b */
+static void law_values(law_data *d, double off, double a, double b,
+                       double *yhat) {
+  const double *xb = law_xb(d, b);
+  for (size_t i = 0; i < d->n; i++) yhat[i] = off + a * xb[i];
 }
 
 static int sat_eval(const lm_model *m, const double *p, double *yhat) {
@@ -430,12 +556,13 @@ static int sat_eval(const lm_model *m, const double *p, double *yhat) {
 }
 
 static int sat_jac(const lm_model *m, const double *p, double *J) {
-  const law_data *d = m->ud;
+  law_data *d = m->ud;
   size_t n = d->n;
-  law_values(d, 0, 1, p[2], J + n); /* x^b */
+  const double *xb = law_xb(d, p[2]);
   for (size_t i = 0; i < n; i++) {
     J[i] = 1;
-    J[2 * n + i] = p[1] * J[n + i] * d->lx[i];
+    J[n + i] = xb[i];
+    J[2 * n + i] = p[1] * xb[i] * d->lx[i];
   }
   return SCL_OK;
 }
@@ -447,64 +574,67 @@ typedef struct {
 
 static int fit_line(scl_ctx *ctx, const double *u, const double *v,
                     const double *w, size_t n, size_t npos, line_fit *L) {
-  long double sw = 0, su = 0, sv = 0;
-  for (size_t i = 0; i < n; i++) {
-    double wi = w ? w[i] : 1;
-    sw += wi;
-    su += wi * (long double)u[i];
-    sv += wi * (long double)v[i];
-  }
-  long double mu = su / sw, mv = sv / sw, suu = 0, suv = 0, svv = 0;
-  for (size_t i = 0; i < n; i++) {
-    double wi = w ? w[i] : 1;
-    long double du = u[i] - mu, dv = v[i] - mv;
-    suu += wi * du * du;
-    suv += wi * du * dv;
-    svv += wi * dv * dv;
-  }
-  if (!(suu > 0) || suu <= 1e-28L * sw * (mu * mu + 1))
+  /* means, then centred sums with the means' own rounding taken out */
+  double t[5];
+  wsum1(u, v, w, n, t);
+  double sw = t[0], mu = t[1] / sw, mv = t[2] / sw;
+  wsum2(u, v, w, n, mu, mv, t);
+  double cu = t[0] / sw, cv = t[1] / sw;
+  double suu = t[2] - sw * cu * cu, suv = t[3] - sw * cu * cv;
+  double svv = t[4] - sw * cv * cv;
+  mu += cu;
+  mv += cv;
+  if (!(suu > 0) || suu <= 1e-28 * sw * (mu * mu + 1))
     return scli_error(ctx, SCL_EINVAL,
                       "all x are equal (x = %g): the exponent is not "
-                      "determined", exp((double)mu));
-  long double b = suv / suu, alpha = mv - b * mu, rss = 0;
-  for (size_t i = 0; i < n; i++) {
-    long double r = v[i] - alpha - b * u[i];
-    rss += (w ? w[i] : 1) * r * r;
-  }
-  L->alpha = (double)alpha;
-  L->b = (double)b;
-  L->rss = (double)rss;
-  L->tss = (double)svv;
-  double s2 = npos > 2 ? L->rss / (double)(npos - 2) : NAN;
-  L->se_b = sqrt(s2 / (double)suu);
-  L->se_alpha = sqrt(s2 * (double)(1 / sw + mu * mu / suu));
+                      "determined", exp(mu));
+  double b = suv / suu, alpha = mv - b * mu;
+  /* rss from the residuals: svv - b suv would cancel on a good fit */
+  double rss = wsum_line(u, v, w, n, mu, mv, b);
+  L->alpha = alpha;
+  L->b = b;
+  L->rss = rss;
+  L->tss = svv;
+  double s2 = npos > 2 ? rss / (double)(npos - 2) : NAN;
+  L->se_b = sqrt(s2 / suu);
+  L->se_alpha = sqrt(s2 * (1 / sw + mu * mu / suu));
   return SCL_OK;
 }
 
 /* Positive, finite values, naming the first that is not. */
 static int check_positive(scl_ctx *ctx, const char *name, const double *v,
                           size_t n, const char *law) {
-  for (size_t i = 0; i < n; i++)
-    if (!(v[i] > 0) || !isfinite(v[i]))
-      return scli_error(ctx, SCL_EINVAL, "%s[%zu] = %g: %s needs %s > 0",
-                        name, i, v[i], law, name);
+  size_t i = first_nonpositive(v, n);
+  if (i < n)
+    return scli_error(ctx, SCL_EINVAL, "%s[%zu] = %g: %s needs %s > 0", name,
+                      i, v[i], law, name);
   return SCL_OK;
 }
 
-/* log of positive finite v; the vector kernel wants normal numbers. */
+/* log of positive finite v. */
 static void log_positive(const double *v, double *out, size_t n) {
   scli_vlog(v, out, n);
-  for (size_t i = 0; i < n; i++)
-    if (v[i] < DBL_MIN) out[i] = log(v[i]);
 }
 
-/* The work arrays of a law fit: ln x, ln y (or scratch), scratch. */
-static int law_alloc(scl_ctx *ctx, law_data *d, double **ly) {
+/*
+ * The work arrays of a law fit: ln x, ln y (or scratch), x^b.  x must be
+ * positive and finite: the log pass notices anything else, and then the
+ * first offending value is named (law: "power law" in the message).
+ */
+static int law_alloc(scl_ctx *ctx, law_data *d, double **ly,
+                     const char *law) {
   d->lx = scli_malloc(ctx, 3 * d->n * sizeof(double));
   if (!d->lx) return scli_oom(ctx);
-  d->u = d->lx + d->n;
-  *ly = d->u + d->n;
-  log_positive(d->x, d->lx, d->n);
+  *ly = d->lx + d->n;
+  d->xb = *ly + d->n;
+  d->cached = 0;
+  int rc;
+  if (scli_vlog(d->x, d->lx, d->n) &&
+      (rc = check_positive(ctx, "x", d->x, d->n, law))) {
+    scli_free(ctx, d->lx, 3 * d->n * sizeof(double));
+    d->lx = NULL;
+    return rc;
+  }
   return SCL_OK;
 }
 
@@ -526,6 +656,226 @@ typedef struct {
   int nls;
 } law_result;
 
+/*
+ * Levenberg-Marquardt specialised to the two laws of one predictor, in
+ * linear space: y = a x^b (np = 2, parameters a, b) and y = E + a x^b
+ * (np = 3, parameters E, a, b).  One fused pass per evaluation gives the
+ * weighted sum of squares, J'J and J'r (J = [1,] x^b, a x^b ln x, with
+ * x^b from the vector kernel), and the damped normal equations
+ * (J'J + lambda diag(J'J)) d = J'r are solved by Cholesky.  MINPACK's
+ * general lmder makes a dozen passes over the data per iteration for the
+ * same step, which on a million points is most of the fit.  The normal
+ * equations' conditioning only affects the steps, not the answer: the
+ * minimum is where J'r, computed directly, vanishes.
+ */
+typedef struct {
+  double rss, A[3][3], g[3];
+} law_sums;
+
+/*
+ * The sums of one evaluation: t[0] rss, then over the columns x^b and
+ * a x^b ln x: t[1..3] the J'J entries, t[4..5] J'r; for np = 3 also the
+ * constant column: t[6] sum w, t[7..8] its J'J row, t[9] its J'r.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+/* two observations per step, in vector lanes (SSE2 on x86-64) */
+static void law_sums_v(const double *xb, const double *lx, const double *y,
+                       const double *w, size_t n, double off, double a,
+                       int three, double *t) {
+  v2d s[10];
+  memset(s, 0, sizeof s);
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    v2d j1, l, yy, wi = {1, 1};
+    memcpy(&j1, xb + i, sizeof j1);
+    memcpy(&l, lx + i, sizeof l);
+    memcpy(&yy, y + i, sizeof yy);
+    if (w) memcpy(&wi, w + i, sizeof wi);
+    v2d j2 = a * j1 * l, r = yy - off - a * j1, wj1 = wi * j1, wj2 = wi * j2;
+    v2d wr = wi * r;
+    s[0] += wr * r;
+    s[1] += wj1 * j1;
+    s[2] += wj1 * j2;
+    s[3] += wj2 * j2;
+    s[4] += wj1 * r;
+    s[5] += wj2 * r;
+    if (three) {
+      s[6] += wi;
+      s[7] += wj1;
+      s[8] += wj2;
+      s[9] += wr;
+    }
+  }
+  for (int k = 0; k < 10; k++) t[k] = s[k][0] + s[k][1];
+  for (; i < n; i++) { /* the odd one out */
+    double wi = w ? w[i] : 1, j1 = xb[i], j2 = a * j1 * lx[i];
+    double r = y[i] - off - a * j1;
+    t[0] += wi * r * r;
+    t[1] += wi * j1 * j1;
+    t[2] += wi * j1 * j2;
+    t[3] += wi * j2 * j2;
+    t[4] += wi * j1 * r;
+    t[5] += wi * j2 * r;
+    t[6] += wi;
+    t[7] += wi * j1;
+    t[8] += wi * j2;
+    t[9] += wi * r;
+  }
+}
+#else
+static void law_sums_v(const double *xb, const double *lx, const double *y,
+                       const double *w, size_t n, double off, double a,
+                       int three, double *t) {
+  (void)three;
+  memset(t, 0, 10 * sizeof *t);
+  for (size_t i = 0; i < n; i++) {
+    double wi = w ? w[i] : 1, j1 = xb[i], j2 = a * j1 * lx[i];
+    double r = y[i] - off - a * j1;
+    t[0] += wi * r * r;
+    t[1] += wi * j1 * j1;
+    t[2] += wi * j1 * j2;
+    t[3] += wi * j2 * j2;
+    t[4] += wi * j1 * r;
+    t[5] += wi * j2 * r;
+    t[6] += wi;
+    t[7] += wi * j1;
+    t[8] += wi * j2;
+    t[9] += wi * r;
+  }
+}
+#endif
+
+static void law_pass(law_data *d, int np, const double *p, law_sums *S) {
+  double off = np == 3 ? p[0] : 0, a = p[np - 2], b = p[np - 1], t[10];
+  const double *xb = law_xb(d, b);
+  if (np == 3) law_sums_v(xb, d->lx, d->y, d->w, d->n, off, a, 1, t);
+  else law_sums_v(xb, d->lx, d->y, d->w, d->n, off, a, 0, t);
+  int o = np == 3; /* index of the x^b column */
+  S->rss = t[0];
+  S->A[o][o] = t[1];
+  S->A[o][o + 1] = S->A[o + 1][o] = t[2];
+  S->A[o + 1][o + 1] = t[3];
+  S->g[o] = t[4];
+  S->g[o + 1] = t[5];
+  if (np == 3) {
+    S->A[0][0] = t[6];
+    S->A[0][1] = S->A[1][0] = t[7];
+    S->A[0][2] = S->A[2][0] = t[8];
+    S->g[0] = t[9];
+  }
+}
+
+static double clamp_bound(const lm_opts *o, size_t j, double v) {
+  double lo = bound_of(o->lower, j), hi = bound_of(o->upper, j);
+  if (!isnan(lo) && v < lo) v = lo;
+  if (!isnan(hi) && v > hi) v = hi;
+  return v;
+}
+
+/* Solve M d = g for symmetric positive definite M (np <= 3) by Cholesky;
+ * 0 when M is not (numerically) positive definite. */
+static int chol_solve(int np, double M[3][3], const double *g, double *d) {
+  double L[3][3] = {{0}}, z[3];
+  for (int i = 0; i < np; i++)
+    for (int j = 0; j <= i; j++) {
+      double v = M[i][j];
+      for (int k = 0; k < j; k++) v -= L[i][k] * L[j][k];
+      if (i == j) {
+        if (!(v > 0) || !isfinite(v)) return 0;
+        L[i][i] = sqrt(v);
+      } else {
+        L[i][j] = v / L[j][j];
+      }
+    }
+  for (int i = 0; i < np; i++) {
+    double v = g[i];
+    for (int k = 0; k < i; k++) v -= L[i][k] * z[k];
+    z[i] = v / L[i][i];
+  }
+  for (int i = np; i-- > 0;) {
+    double v = z[i];
+    for (int k = i + 1; k < np; k++) v -= L[k][i] * d[k];
+    d[i] = v / L[i][i];
+  }
+  return 1;
+}
+
+/*
+ * From start (moved inside the bounds), to p.  Bounds are kept by
+ * clamping each trial point.  res->info follows MINPACK's numbering (1
+ * sum of squares, 2 parameters, 3 both, 6 no further reduction); se
+ * (unless NULL) from s2 (J'J)^-1 at the solution.
+ */
+static int law_lm(scl_ctx *ctx, law_data *d, int np, const double *start,
+                  const lm_opts *o, size_t npos, double *p, lm_result *res,
+                  double *se) {
+  double ftol = o->tol > 0 ? o->tol : 1e-15 * fmax(1, (double)d->n / 1000);
+  double xtol = o->tol > 0 ? o->tol : 1e-15;
+  double th[3], tr[3];
+  for (int j = 0; j < np; j++) th[j] = clamp_bound(o, (size_t)j, start[j]);
+  law_sums S, T;
+  law_pass(d, np, th, &S);
+  if (!isfinite(S.rss))
+    return scli_error(ctx, SCL_EINVAL,
+                      "%s: the model is not finite at the start values",
+                      np == 2 ? "power law" : "saturating law");
+  double lambda = 1e-3;
+  int it = 0, info = 0;
+  while (!info && it < o->max_iter) {
+    it++;
+    for (;;) { /* raise the damping until a step lowers the sum */
+      double M[3][3], dlt[3] = {0, 0, 0};
+      for (int i = 0; i < np; i++)
+        for (int j = 0; j < np; j++)
+          M[i][j] = S.A[i][j] * (i == j ? 1 + lambda : 1);
+      int ok = chol_solve(np, M, S.g, dlt), small = 1;
+      for (int j = 0; ok && j < np; j++) {
+        ok = isfinite(dlt[j]);
+        tr[j] = clamp_bound(o, (size_t)j, th[j] + dlt[j]);
+        small &= fabs(tr[j] - th[j]) <= xtol * (fabs(th[j]) + xtol);
+      }
+      if (ok) {
+        law_pass(d, np, tr, &T);
+        if (T.rss <= S.rss) {
+          double red = S.rss > 0 ? (S.rss - T.rss) / S.rss : 0;
+          memcpy(th, tr, sizeof th);
+          S = T;
+          lambda = fmax(lambda * 0.1, 1e-12);
+          if (red <= ftol) info = small ? 3 : 1;
+          else if (small) info = 2;
+          break;
+        }
+        if (small) { /* the step vanished before the sum went down */
+          info = 2;
+          break;
+        }
+      }
+      lambda *= 10;
+      if (lambda > 1e20) {
+        info = 6;
+        break;
+      }
+    }
+  }
+  memcpy(p, th, (size_t)np * sizeof *p);
+  res->rss = S.rss;
+  res->iterations = it;
+  res->limited = !info;
+  res->info = info ? info : -1;
+  res->converged = info >= 1 && info <= 3 && isfinite(S.rss);
+  if (se) {
+    /* (J'J)^-1 column by column through the same Cholesky */
+    double s2 = npos > (size_t)np ? S.rss / (double)(npos - (size_t)np) : NAN;
+    for (int j = 0; j < np; j++) {
+      double M[3][3], e[3] = {0, 0, 0}, c[3] = {0, 0, 0};
+      memcpy(M, S.A, sizeof M);
+      e[j] = 1;
+      se[j] = chol_solve(np, M, e, c) && c[j] > 0 ? sqrt(s2 * c[j]) : NAN;
+    }
+  }
+  return SCL_OK;
+}
+
 static int powerlaw_core(scl_ctx *ctx, const double *x, const double *y,
                          const double *w, size_t n, const scl_fit_opts *o,
                          int want_se, law_result *R) {
@@ -533,9 +883,11 @@ static int powerlaw_core(scl_ctx *ctx, const double *x, const double *y,
   int rc;
   double *ly;
   if ((rc = scli_fit_check_weights(ctx, w, n, 2, &npos))) return rc;
-  law_data d = {x, y, w, n, NULL, NULL, 0};
-  if ((rc = law_alloc(ctx, &d, &ly))) return rc;
-  log_positive(y, ly, n);
+  law_data d = {x, y, w, n, NULL, NULL, 0, 0};
+  if ((rc = law_alloc(ctx, &d, &ly, "power law"))) return rc;
+  if (scli_vlog(y, ly, n) &&
+      (rc = check_positive(ctx, "y", y, n, "power law")))
+    goto done;
   line_fit L;
   if ((rc = fit_line(ctx, d.lx, ly, w, n, npos, &L))) goto done;
   double a = exp(L.alpha);
@@ -553,10 +905,11 @@ static int powerlaw_core(scl_ctx *ctx, const double *x, const double *y,
   lm_opts lo;
   lm_opts_from(o, &lo);
   if ((rc = check_bounds(ctx, &lo, 2, powerlaw_names))) goto done;
-  lm_model m = {ctx, n, 2, y, w, pl_eval, pl_jac, &d};
-  double start[2] = {a, L.b}, p[2];
+  double start[2] = {a, L.b}, p[2] = {a, L.b};
   if (o->start) memcpy(start, o->start, sizeof start);
-  if ((rc = lm_run(&m, start, &lo, p, &R->lm))) goto done;
+  if ((rc = law_lm(ctx, &d, 2, start, &lo, npos, p, &R->lm,
+                    want_se ? R->se : NULL)))
+    goto done;
   R->params[0] = p[0];
   R->params[1] = p[1];
   R->rss = R->lm.rss;
@@ -564,7 +917,6 @@ static int powerlaw_core(scl_ctx *ctx, const double *x, const double *y,
   R->r2 = t > 0 ? 1 - R->rss / t : NAN;
   R->iterations = R->lm.iterations;
   R->converged = R->lm.converged;
-  if (want_se) rc = lm_stderr(&m, p, R->rss, npos, R->se);
 done:
   law_release(ctx, &d);
   return rc;
@@ -623,10 +975,8 @@ int scl_fit_powerlaw(scl_ctx *ctx, const double *x, const double *y,
                      size_t n, const scl_fit_opts *opts, scl_fit **out) {
   int rc;
   *out = NULL;
-  if ((rc = law_common_checks(ctx, x, y, n, 2, "power law")) ||
-      (rc = check_positive(ctx, "x", x, n, "power law")) ||
-      (rc = check_positive(ctx, "y", y, n, "power law")))
-    return rc;
+  /* x > 0 and y > 0 are checked by the logs in powerlaw_core */
+  if ((rc = law_common_checks(ctx, x, y, n, 2, "power law"))) return rc;
   if (opts && opts->method != SCL_METHOD_LOG && opts->method != SCL_METHOD_NLS)
     return scli_error(ctx, SCL_EINVAL, "power law: unknown method %d",
                       (int)opts->method);
@@ -667,9 +1017,11 @@ int scl_fit_powerlaw(scl_ctx *ctx, const double *x, const double *y,
  * Starts for y = E + a x^b: E at fractions of min(y) below the data (for
  * decreasing, loss-like data) and above max(y) (for data rising to a
  * ceiling), with a and b from the log-space line fit of |y - E| -- the
- * exact answer if E were right.  Returns the number of starts.
+ * exact answer if E were right.  Returns the number of starts.  The fit
+ * keeps the best of the first SAT_RUNS converged runs, best starts first.
  */
 #define SAT_STARTS 9
+#define SAT_RUNS 3
 
 static int sat_starts(scl_ctx *ctx, law_data *d, double *ly, size_t npos,
                       double st[SAT_STARTS][3], int *ns) {
@@ -695,12 +1047,14 @@ static int sat_starts(scl_ctx *ctx, law_data *d, double *ly, size_t npos,
   *ns = 0;
   for (int j = 0; j < k; j++) {
     int sign = E[j] > hi ? -1 : 1, ok = 1;
+    double *z = d->xb; /* scratch: no x^b cached during the starts */
+    d->cached = 0;
     for (size_t i = 0; i < n && ok; i++) {
-      d->u[i] = sign * (d->y[i] - E[j]);
-      ok = d->u[i] > 0;
+      z[i] = sign * (d->y[i] - E[j]);
+      ok = z[i] > 0;
     }
     if (!ok) continue;
-    log_positive(d->u, ly, n);
+    log_positive(z, ly, n);
     line_fit L;
     int rc = fit_line(ctx, d->lx, ly, d->w, n, npos, &L);
     if (rc) return rc;
@@ -712,6 +1066,48 @@ static int sat_starts(scl_ctx *ctx, law_data *d, double *ly, size_t npos,
   return SCL_OK;
 }
 
+static int saturating_core(scl_ctx *ctx, const double *x, const double *y,
+                           const double *w, size_t n, const scl_fit_opts *o,
+                           const double *start, int want_se, law_result *R);
+
+/*
+ * On a large data set the starts are screened on a systematic subsample
+ * of about SAT_SAMPLE points, and the winner is run on the whole: every
+ * Levenberg-Marquardt iteration costs MINPACK a dozen passes over the
+ * data, and a start that is already close to the answer needs only a few.
+ * Sets *done when that gave a converged fit (else the caller runs the
+ * full screening).
+ */
+#define SAT_SAMPLE 8192
+
+static int saturating_sampled(scl_ctx *ctx, const double *x, const double *y,
+                              const double *w, size_t n,
+                              const scl_fit_opts *o, int want_se,
+                              law_result *R, int *done) {
+  size_t k = (n + SAT_SAMPLE - 1) / SAT_SAMPLE, m = (n + k - 1) / k;
+  size_t bytes = 3 * m * sizeof(double);
+  double *sx = scli_malloc(ctx, bytes);
+  *done = 0;
+  if (!sx) return scli_oom(ctx);
+  double *sy = sx + m, *sw = sy + m;
+  for (size_t i = 0; i < m; i++) {
+    sx[i] = x[i * k];
+    sy[i] = y[i * k];
+    sw[i] = w ? w[i * k] : 1;
+  }
+  law_result S;
+  int rc = saturating_core(ctx, sx, sy, w ? sw : NULL, m, o, NULL, 0, &S);
+  if (rc == SCL_EINVAL || rc == SCL_ENOCONV) { /* e.g. too few weights */
+    scl_ctx_clear(ctx);
+    rc = SCL_OK;
+  } else if (rc == SCL_OK && S.converged) {
+    rc = saturating_core(ctx, x, y, w, n, o, S.params, want_se, R);
+    *done = rc == SCL_OK && R->converged;
+  }
+  scli_free(ctx, sx, bytes);
+  return rc;
+}
+
 /* The best converged of the starts (or of all, if none converged). */
 static int saturating_core(scl_ctx *ctx, const double *x, const double *y,
                            const double *w, size_t n, const scl_fit_opts *o,
@@ -719,29 +1115,82 @@ static int saturating_core(scl_ctx *ctx, const double *x, const double *y,
   size_t npos;
   int rc;
   double *ly;
+  if (!start && n > 2 * SAT_SAMPLE) {
+    int done;
+    rc = saturating_sampled(ctx, x, y, w, n, o, want_se, R, &done);
+    if (rc || done) return rc;
+  }
   if ((rc = scli_fit_check_weights(ctx, w, n, 3, &npos))) return rc;
   lm_opts lo;
   lm_opts_from(o, &lo);
   if ((rc = check_bounds(ctx, &lo, 3, saturating_names))) return rc;
-  law_data d = {x, y, w, n, NULL, NULL, 0};
-  if ((rc = law_alloc(ctx, &d, &ly))) return rc;
+  law_data d = {x, y, w, n, NULL, NULL, 0, 0};
+  if ((rc = law_alloc(ctx, &d, &ly, "saturating law"))) return rc;
   double st[SAT_STARTS][3];
   int ns = 1;
   if (start) memcpy(st[0], start, sizeof st[0]);
   else if ((rc = sat_starts(ctx, &d, ly, npos, st, &ns)))
     goto done;
   lm_model m = {ctx, n, 3, y, w, sat_eval, sat_jac, &d};
-  int have = 0;
-  for (int s = 0; s < ns; s++) {
+  /*
+   * Rank the starts by their sum of squares (one pass each) and run
+   * Levenberg-Marquardt from the best ones until SAT_RUNS have converged:
+   * a start on the wrong side of the data (E above a decaying curve) wanders
+   * along a degenerate valley for the whole iteration budget, and on a
+   * million points that budget is minutes.
+   */
+  double srss[SAT_STARTS];
+  int order[SAT_STARTS];
+  for (int k = 0; k < ns; k++) {
+    sat_eval(&m, st[k], ly);
+    long double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+      long double r = (long double)ly[i] - y[i];
+      acc += (w ? w[i] : 1) * r * r;
+    }
+    srss[k] = isfinite((double)acc) ? (double)acc : INFINITY;
+    int pos = k;
+    while (pos > 0 && srss[order[pos - 1]] > srss[k]) {
+      order[pos] = order[pos - 1];
+      pos--;
+    }
+    order[pos] = k;
+  }
+  int have = 0, nconv = 0;
+  /*
+   * One start on a large data set (the polish after the subsample, a
+   * bootstrap refit, the caller's start): the fused LM above, one pass
+   * per evaluation, with lmder as the fallback should it not converge.
+   */
+  if (ns == 1 && n > 2 * SAT_SAMPLE && isfinite(srss[0])) {
     double p[3];
     lm_result r;
-    rc = lm_run(&m, st[s], &lo, p, &r);
+    rc = law_lm(ctx, &d, 3, st[0], &lo, npos, p, &r, NULL);
+    if (rc == SCL_EINVAL) {
+      scl_ctx_clear(ctx);
+      rc = SCL_OK;
+    } else if (rc) {
+      goto done;
+    } else if (r.converged) {
+      memcpy(R->params, p, sizeof p);
+      R->lm = r;
+      have = 1;
+      nconv = SAT_RUNS;
+    }
+  }
+  for (int k = 0; k < ns && nconv < SAT_RUNS; k++) {
+    int s = order[k];
+    double p[3];
+    lm_result r;
+    if (!isfinite(srss[s])) continue;
+    rc = lm_run(&m, st[s], &lo, p, &r, NULL, 0);
     if (rc == SCL_EINVAL) { /* not finite at this start: try the next */
       scl_ctx_clear(ctx);
       rc = SCL_OK;
       continue;
     }
     if (rc) goto done;
+    nconv += r.converged;
     int better = !have || (r.converged && !R->lm.converged) ||
                  (r.converged == R->lm.converged && r.rss < R->lm.rss);
     if (better) {
@@ -886,8 +1335,7 @@ static int nls_core(scl_ctx *ctx, const nls_boot *P, const double *X,
   lm_model m = {ctx, n, np, y, w, user_eval, P->jac ? user_jac : NULL, &u};
   lm_opts lo;
   lm_opts_from(P->o, &lo);
-  rc = lm_run(&m, start, &lo, p, r);
-  if (!rc && se) rc = lm_stderr(&m, p, r->rss, npos, se);
+  rc = lm_run(&m, start, &lo, p, r, se, npos);
   scli_free(ctx, u.Jr, jb);
   return rc;
 }

@@ -83,7 +83,7 @@ int scli_table_read_csv_buffer_tok(scl_ctx *ctx, const char *name,
  * it and fills ci_lo/ci_hi.  scli_qr_stderr (fit_linear.c) turns a
  * column-major n x p Jacobian (overwritten) into standard errors
  * sqrt(s2 diag((J'J)^-1)) and its numerical rank (se NaN when < p).
- * scli_vexp/scli_vlog: exp/log of a vector (arguments in range).
+ * scli_vexp/scli_vlog: exp/log of a vector (y may alias x).
  */
 int scli_fit_new(scl_ctx *ctx, scl_fit_kind kind, size_t np,
                  const char *const *names, const char *prefix, int first,
@@ -99,7 +99,8 @@ int scli_fit_check_finite(scl_ctx *ctx, const char *name, const double *v,
 int scli_qr_stderr(scl_ctx *ctx, double *J, size_t n, size_t p, double s2,
                    double *se, size_t *rank);
 void scli_vexp(const double *x, double *y, size_t n);
-void scli_vlog(const double *x, double *y, size_t n);
+int scli_vlog(const double *x, double *y, size_t n); /* 1: some x[i] is
+                        not a normal positive number (NaN, inf, <= 0...) */
 /* y[i] = exp(b u[i]) for any b u[i] (inf and 0 beyond the range). */
 void scli_vexp_scaled(const double *u, double b, double *y, size_t n);
 
