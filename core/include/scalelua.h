@@ -411,6 +411,28 @@ typedef enum {
 
 typedef enum { SCL_METHOD_LOG = 0, SCL_METHOD_NLS = 1 } scl_fit_method;
 
+/*
+ * Fit options.  Arrays are borrowed for the call.
+ *   weights   w[i] >= 0, finite; the weighted sum of squares is minimised
+ *             (observations of weight 0 are ignored).
+ *   start     nparams values in the order of the fit's names; for a
+ *             saturating or Chinchilla fit it replaces the grid of starts.
+ *   lower, upper  per parameter; NaN or +-inf: none.  Levenberg-Marquardt
+ *             fits only (a smooth transformation under lmder, clamping in
+ *             the fused LM of power laws and of saturating fits on large
+ *             data); the Chinchilla fit refuses them.
+ *   max_iter  Levenberg-Marquardt iterations (Jacobians; default 1000);
+ *             Chinchilla: L-BFGS iterations per start (default 2000).
+ *   tol       Levenberg-Marquardt: MINPACK's ftol and xtol (default xtol
+ *             1e-15, ftol 1e-15 x max(1, n/1000)); Chinchilla: the final
+ *             gradient test (default 1e-10).
+ *   bootstrap B resamples of the observations, drawn with replacement by
+ *             a seeded xoshiro256** generator and refitted (from the full-
+ *             data solution for iterative fits); percentile intervals at
+ *             `level` go to ci_lo/ci_hi.  Resamples the method cannot fit
+ *             (too few distinct x, no convergence) are left out and counted
+ *             in the reason.  The same seed gives the same intervals.
+ */
 typedef struct scl_fit_opts {
   const double *weights;  /* per-observation weights (NULL: all 1) */
   scl_fit_method method;  /* power law: LOG (default) or NLS */
@@ -436,7 +458,9 @@ typedef struct scl_fit {
   double *params;
   double *se;               /* standard errors (NaN where undefined) */
   double *ci_lo, *ci_hi;    /* bootstrap intervals, NULL without bootstrap */
-  double rss;               /* residual sum of squares (in the fitted space) */
+  double rss;               /* weighted residual sum of squares in the
+                               fitted space (power law LOG: of log y;
+                               Chinchilla: the Huber objective) */
   double r2;                /* coefficient of determination, NaN if n/a */
   size_t n;                 /* observations used */
   int iterations;
@@ -447,11 +471,30 @@ typedef struct scl_fit {
                                intercept, else 0; NaN where unused */
 } scl_fit;
 
-/* y = a * x^b.  LOG: closed-form least squares on (log x, log y). */
+/*
+ * y = a * x^b.
+ *   LOG (default): closed-form weighted least squares of log y on log x.
+ *     se from that regression (a's by the delta method, a * se(log a));
+ *     rss and r2 are those of the regression, i.e. in log space.
+ *   NLS: Levenberg-Marquardt on y itself (linear space) from the LOG fit
+ *     (or opts->start); rss and r2 in linear space, se from (J'J)^-1 s2.
+ * Every x and y must be positive and finite: SCL_EINVAL names the first
+ * that is not ("x[3] = -1: power law needs x > 0").  At least 2 points,
+ * not all at one x.
+ */
 SCL_API int scl_fit_powerlaw(scl_ctx *ctx, const double *x, const double *y,
                              size_t n, const scl_fit_opts *opts,
                              scl_fit **out);
-/* y = E + a * x^b by Levenberg-Marquardt from a grid of starts. */
+/*
+ * y = E + a * x^b by Levenberg-Marquardt (MINPACK's lmder, analytic
+ * Jacobian) from a grid of starts: E at fractions of min(y) (below the
+ * data) and above max(y), each with a and b from the log-space fit of
+ * |y - E|.  The starts are ranked by their sum of squares and run until
+ * three converge; the lowest converged sum of squares wins.  Above 16384
+ * points the grid runs on a systematic subsample and its winner is
+ * polished on all the data.  x > 0, y finite, at least 3 points, y not
+ * constant.  se from QR of the Jacobian; rss, r2 in linear space.
+ */
 SCL_API int scl_fit_saturating(scl_ctx *ctx, const double *x, const double *y,
                                size_t n, const scl_fit_opts *opts,
                                scl_fit **out);
@@ -468,25 +511,54 @@ typedef int (*scl_model_fn)(void *ud, scl_ctx *ctx, const double *p,
 typedef int (*scl_jac_fn)(void *ud, scl_ctx *ctx, const double *p, size_t np,
                           const double *X, size_t n, size_t k, double *J);
 
-/* Nonlinear least squares by Levenberg-Marquardt from start[0..np). */
+/*
+ * Nonlinear least squares by Levenberg-Marquardt (MINPACK's lmder) from
+ * start[0..np).  Without jac, central differences (step cbrt(eps) |p|).
+ * se = sqrt(diag((J'J)^-1) rss / (n - np)) by QR of J at the solution (NaN
+ * when J is rank deficient or n == np).  converged is 1 only for MINPACK's
+ * convergence tests (info 1-4); reason says which, or why it stopped.  A
+ * failing callback ends the fit with its code (SCL_ECALLBACK for codes
+ * outside the enum) and its message.  A start where the model is not
+ * finite is SCL_EINVAL.
+ */
 SCL_API int scl_fit_nls(scl_ctx *ctx, scl_model_fn model, scl_jac_fn jac,
                         void *ud, const double *X, size_t n, size_t k,
                         const double *y, size_t np, const double *start,
                         const scl_fit_opts *opts, scl_fit **out);
 
-/* Linear least squares by Householder QR.  X: ncols column pointers. */
+/*
+ * Linear least squares by Householder QR with column pivoting.  X: ncols
+ * column pointers of n values; intercept adds c0 (the columns are then
+ * centred, and all scaled to unit length, before the factorisation).
+ * Names c0.. (c1.. without intercept); extra[0] says which.  A column
+ * that is (numerically) a combination of the others is SCL_EINVAL naming
+ * it.  r2 about the mean, or about 0 without intercept (as R's lm).
+ */
 SCL_API int scl_fit_linear(scl_ctx *ctx, const double *const *X, size_t ncols,
                            const double *y, size_t n, int intercept,
                            const scl_fit_opts *opts, scl_fit **out);
-/* Polynomial of the given degree (coef c0..c_degree) by QR. */
+/*
+ * Polynomial of the given degree (coef c0..c_degree of powers of x) by QR
+ * in t = (x - mid) / halfrange, converted back to powers of x with the
+ * covariance, plus a refinement step when it measurably helps (NIST's
+ * Filip to 13 digits, Wampler1 to 14).  Fewer distinct x than
+ * coefficients is SCL_EINVAL.
+ */
 SCL_API int scl_fit_poly(scl_ctx *ctx, const double *x, const double *y,
                          size_t n, int degree, const scl_fit_opts *opts,
                          scl_fit **out);
 
 /*
- * Chinchilla Approach 3: L(N, D) = E + A/N^alpha + B/D^beta, Huber loss on
- * log L, L-BFGS from a grid of starts.  params: E, A, B, alpha, beta;
- * extra[0] = a = beta/(alpha+beta), extra[1] = b = alpha/(alpha+beta).
+ * Chinchilla Approach 3: L(N, D) = E + A/N^alpha + B/D^beta, minimising
+ * the sum of Huber losses (delta: opts->delta, 1e-3) of
+ * LSE(a - alpha log N, b - beta log D, e) - log L with A = e^a, B = e^b,
+ * E = e^e, by L-BFGS (liblbfgs) with the analytic gradient from Hoffmann
+ * et al.'s 4,500 starts (alpha, beta in 0..2 by 0.5, e in -1..1 by 0.5,
+ * a, b in 0..25 by 5): each start runs to a loose convergence test, the
+ * ten best are run on to a tight one, and the lowest objective wins.
+ * params: E, A, B, alpha, beta; extra[0] = a = beta/(alpha+beta),
+ * extra[1] = b = alpha/(alpha+beta); rss is the objective; se are NaN (use
+ * the bootstrap).  N, D, loss > 0; at least 5 points.
  */
 SCL_API int scl_fit_chinchilla(scl_ctx *ctx, const double *N, const double *D,
                                const double *loss, size_t n,
@@ -508,13 +580,18 @@ SCL_API void scl_fit_free(scl_ctx *ctx, scl_fit *f);
 
 /*
  * The x > 0 where two one-predictor laws meet.  *found = 0 when they never
- * do (e.g. parallel power laws).
+ * do (e.g. parallel power laws).  Two power laws: closed form in log
+ * space.  Otherwise the first sign change of f - g scanning x from 1e-30
+ * to 1e30 (25 points per decade), refined by Brent's method in log x.
+ * SCL_EINVAL for fits that are not laws of one x (NLS, Chinchilla, linear
+ * fits of several columns).
  */
 SCL_API int scl_crossover(scl_ctx *ctx, const scl_fit *f, const scl_fit *g,
                           double *x, int *found);
 /*
  * How much more x law f needs than law g to reach y: x_f(y) / x_g(y).
- * SCL_EINVAL when either law never reaches y.
+ * Power and saturating laws are inverted in closed form, others by the
+ * search of scl_crossover.  SCL_EINVAL when either law never reaches y.
  */
 SCL_API int scl_compute_ratio(scl_ctx *ctx, const scl_fit *f,
                               const scl_fit *g, double y, double *ratio);

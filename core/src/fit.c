@@ -542,8 +542,11 @@ done:
  * array functions below handle everything else through libm.
  */
 #if defined(__GNUC__) || defined(__clang__)
-#if defined(__GNUC__) && !defined(__clang__)
-/* 32-byte vectors by value only between always-inlined functions */
+/* 32-byte vectors pass by value only between always-inlined functions */
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wunknown-warning-option"
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef double v4d __attribute__((vector_size(32)));
