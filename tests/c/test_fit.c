@@ -5,6 +5,7 @@
  * allocation of every entry point.
  */
 #include "check.h"
+#include "internal.h" /* the vector kernels, tested against libm */
 #include "scalelua.h"
 
 #include <stdint.h>
@@ -742,6 +743,140 @@ static void test_bootstrap(scl_ctx *ctx) {
         "level 1.5: '%s'", scl_ctx_errmsg(ctx));
 }
 
+/* ------------------------------------------------------ vector kernels */
+
+/* Relative error, with an absolute floor near zero/underflow. */
+static double relerr(double got, double want) {
+  if (got == want || (isnan(got) && isnan(want))) return 0;
+  if (!isfinite(want) || !isfinite(got)) return INFINITY;
+  return fabs(got - want) / fmax(fabs(want), 1e-300);
+}
+
+static void test_kernels(void) {
+  enum { N = 20011 }; /* odd: the tail after the vector loop is used */
+  static double x[N], y[N], z[N];
+  double worst = 0;
+  for (int i = 0; i < N; i++) x[i] = -745 + 1455.0 * i / (N - 1);
+  x[3] = NAN;
+  x[4] = INFINITY;
+  x[5] = -INFINITY;
+  x[6] = 709.7;
+  x[7] = -740; /* subnormal result */
+  scli_vexp(x, y, N);
+  for (int i = 0; i < N; i++) {
+    double want = exp(x[i]);
+    /* below 1e-300 results are subnormal: compare absolutely */
+    double e = fabs(want) < 1e-300 ? fabs(y[i] - want) / 1e-300
+                                   : relerr(y[i], want);
+    worst = fmax(worst, e);
+  }
+  CHECK(worst < 1e-15, "vexp: worst relative error %.3g", worst);
+  worst = 0;
+  scli_vexp_scaled(x, -0.5, z, N);
+  for (int i = 0; i < N; i++)
+    worst = fmax(worst, fabs(exp(-0.5 * x[i])) < 1e-300
+                            ? 0
+                            : relerr(z[i], exp(-0.5 * x[i])));
+  CHECK(worst < 1e-15, "vexp_scaled: worst relative error %.3g", worst);
+  /* logs over the whole range, and the flag for what is not normal > 0 */
+  for (int i = 0; i < N; i++) x[i] = pow(10, -300 + 600.0 * i / (N - 1));
+  CHECK(scli_vlog(x, y, N) == 0, "normal positive inputs: no flag");
+  worst = 0;
+  for (int i = 0; i < N; i++)
+    worst = fmax(worst, log(x[i]) == 0 ? fabs(y[i]) : relerr(y[i], log(x[i])));
+  CHECK(worst < 1e-15, "vlog: worst relative error %.3g", worst);
+  x[10] = 4.9e-324;
+  x[11] = 0;
+  x[12] = -2;
+  x[13] = NAN;
+  CHECK(scli_vlog(x, y, N) == 1, "flagged inputs");
+  CHECK_NEAR(y[10], log(4.9e-324), 1e-15);
+  CHECK(isinf(y[11]) && y[11] < 0 && isnan(y[12]) && isnan(y[13]),
+        "log(0) -inf, log(-2) and log(NaN) NaN");
+  /* in place */
+  for (int i = 0; i < 8; i++) z[i] = i * 0.25;
+  scli_vexp(z, z, 8);
+  CHECK_NEAR(z[7], exp(1.75), 1e-15);
+}
+
+/* ------------------------------------------------- large data sets */
+
+static void test_large(scl_ctx *ctx) {
+  /* above 16384 points the saturating grid runs on a subsample and the
+   * winner is polished on everything by the fused LM */
+  enum { N = 40000 };
+  static double x[N], y[N], yn[N];
+  for (int i = 0; i < N; i++) {
+    x[i] = pow(10, 6 + 6.0 * urand());
+    y[i] = 2.1 + 350 * pow(x[i], -0.29);
+    yn[i] = y[i] * (1 + 0.003 * nrand());
+  }
+  scl_fit *f = NULL, *g = NULL, *h = NULL;
+  CHECK(scl_fit_saturating(ctx, x, y, N, NULL, &f) == SCL_OK, "%s",
+        scl_ctx_errmsg(ctx));
+  if (f) {
+    CHECK_NEAR(f->params[0], 2.1, 1e-8);
+    CHECK_NEAR(f->params[1], 350, 1e-7);
+    CHECK_NEAR(f->params[2], -0.29, 1e-8);
+    CHECK(f->converged && f->n == N, "converged: %s", f->reason);
+  }
+  CHECK(scl_fit_saturating(ctx, x, yn, N, NULL, &g) == SCL_OK, "%s",
+        scl_ctx_errmsg(ctx));
+  if (g) {
+    CHECK(fabs(g->params[0] - 2.1) < 4 * g->se[0] &&
+              fabs(g->params[2] + 0.29) < 4 * g->se[2] && g->se[2] < 0.01,
+          "noisy large: E %g +- %g, b %g +- %g", g->params[0], g->se[0],
+          g->params[2], g->se[2]);
+    /* the same minimum as MINPACK's lmder from the truth on all points:
+     * a start below 16384 points never takes the subsample path, so run
+     * the check on the first 16000 points both ways */
+    scl_fit *a = NULL, *b = NULL;
+    scl_fit_opts o;
+    scl_fit_opts_init(&o);
+    double st[3] = {2.1, 350, -0.29};
+    o.start = st;
+    CHECK(scl_fit_saturating(ctx, x, yn, 16000, NULL, &a) == SCL_OK &&
+              scl_fit_saturating(ctx, x, yn, 16000, &o, &b) == SCL_OK,
+          "%s", scl_ctx_errmsg(ctx));
+    if (a && b) {
+      CHECK_NEAR(a->params[2], b->params[2], 1e-7);
+      CHECK_NEAR(a->rss, b->rss, 1e-10);
+    }
+    scl_fit_free(ctx, a);
+    scl_fit_free(ctx, b);
+  }
+  /* power law, nls, with an upper bound on b that binds */
+  static double py[N];
+  for (int i = 0; i < N; i++) py[i] = 3 * pow(x[i], -0.2) * (1 + 0.01 * nrand());
+  scl_fit_opts o;
+  scl_fit_opts_init(&o);
+  o.method = SCL_METHOD_NLS;
+  double up[2] = {NAN, -0.25};
+  o.upper = up;
+  CHECK(scl_fit_powerlaw(ctx, x, py, N, &o, &h) == SCL_OK, "%s",
+        scl_ctx_errmsg(ctx));
+  if (h) CHECK(h->params[1] <= -0.25 && h->params[1] > -0.2501,
+               "bounded b = %.10g", h->params[1]);
+  scl_fit_free(ctx, f);
+  scl_fit_free(ctx, g);
+  scl_fit_free(ctx, h);
+  /* a bound in general NLS (the transformation under lmder) */
+  double xs[30], ys[30], start[3] = {1, 0.5, 1}, lo[3] = {NAN, NAN, 2};
+  for (int i = 0; i < 30; i++) {
+    xs[i] = i * 0.3;
+    ys[i] = 4 * exp(-0.6 * xs[i]) + 1.0;
+  }
+  scl_fit_opts_init(&o);
+  o.lower = lo;
+  scl_fit *n = NULL;
+  CHECK(scl_fit_nls(ctx, decay, decay_jac, NULL, xs, 30, 1, ys, 3, start, &o,
+                    &n) == SCL_OK,
+        "%s", scl_ctx_errmsg(ctx));
+  if (n) CHECK(n->params[2] >= 2 && n->params[2] < 2.001,
+               "lower bound on p3: %.10g", n->params[2]);
+  scl_fit_free(ctx, n);
+}
+
 /* ------------------------------------------------------------ Chinchilla */
 
 /* A Chinchilla-like grid: 25 model sizes from 7e7 to 1.6e10, each trained
@@ -894,6 +1029,10 @@ static int e_poly(scl_ctx *ctx, scl_fit **out) {
   o.bootstrap = 2;
   return scl_fit_poly(ctx, on, oy, 30, 3, &o, out);
 }
+static double big_x[20000], big_y[20000];
+static int e_saturating_large(scl_ctx *ctx, scl_fit **out) {
+  return scl_fit_saturating(ctx, big_x, big_y, 20000, NULL, out);
+}
 static int e_chinchilla(scl_ctx *ctx, scl_fit **out) {
   double s[5] = {1.5, 300, 300, 0.3, 0.3};
   scl_fit_opts o;
@@ -913,6 +1052,10 @@ static void test_oom(void) {
     ol[i] = 1.7 + 400 / pow(1e7 * (1 + i), 0.34) + 400 / pow(od[i], 0.28);
     on[i] = i * 0.3;
   }
+  for (int i = 0; i < 20000; i++) {
+    big_x[i] = 1 + i;
+    big_y[i] = 2 + 30 * pow(big_x[i], -0.4) * (1 + 0.001 * nrand());
+  }
   /* Chinchilla needs N: reuse od-like values in a separate array */
   static double cn[30];
   for (int i = 0; i < 30; i++) cn[i] = 1e7 * (1 + i);
@@ -922,6 +1065,7 @@ static void test_oom(void) {
   } entries[] = {{"powerlaw", e_powerlaw},
                  {"powerlaw nls+bootstrap", e_powerlaw_nls_boot},
                  {"saturating+bootstrap", e_saturating},
+                 {"saturating, 20000 points", e_saturating_large},
                  {"nls+bootstrap", e_nls},
                  {"nls jacobian", e_nls_jac},
                  {"linear+bootstrap", e_linear},
@@ -978,6 +1122,8 @@ int main(void) {
   test_linear(ctx);
   test_poly(ctx);
   test_bootstrap(ctx);
+  test_kernels();
+  test_large(ctx);
   test_chinchilla(ctx);
   test_oom();
   scl_ctx_free(ctx);
