@@ -560,18 +560,27 @@ static void linear(scl_ctx *ctx, const char *dir) {
   }
 }
 
-/* The data directory: SCALELUA_NIST_DIR, else ../shared/data/nist from
- * the repository root (the parent of the build directory when the runner
- * tells us where that is). */
+/*
+ * The data directory: SCALELUA_NIST_DIR, else ../shared/data/nist from the
+ * repository root -- the working directory when tests/run.sh runs us, or
+ * the parent of the build directory it names in SCALELUA_TEST_BUILD.
+ */
 static const char *nist_dir(char *buf, size_t len) {
   const char *env = getenv("SCALELUA_NIST_DIR");
   if (env && *env) return env;
+  const char *rel = "../shared/data/nist";
+  snprintf(buf, len, "%s/Misra1a.json", rel);
+  FILE *f = fopen(buf, "rb");
+  if (f) {
+    fclose(f);
+    return rel;
+  }
   const char *b = getenv("SCALELUA_TEST_BUILD");
   if (b && *b) {
     snprintf(buf, len, "%s/../../shared/data/nist", b);
     return buf;
   }
-  return "../shared/data/nist";
+  return rel;
 }
 
 int main(void) {
