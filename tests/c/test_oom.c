@@ -38,16 +38,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef __SANITIZE_ADDRESS__
-/* Sanitizer builds only: fontconfig (loaded by cairo for text) keeps its
- * configuration until exit, which LeakSanitizer reports; it is not ours. */
-__attribute__((visibility("default"))) const char *
-__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
-  return "leak:libfontconfig.so\n";
-}
-#endif
-
 /* ------------------------------------------------------ the allocator */
 
 #define HDR 16 /* bytes before each block: its size */
