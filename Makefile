@@ -2,7 +2,7 @@
 #   make            library, runner, Lua module
 #   make check      build and run every test (last line: N passed, N failed)
 #   make sanitize   the same under ASan + UBSan, in build-san/
-#   make bench      benchmarks against the peers (scripts/bench)
+#   make bench      benchmarks against the peers (scripts/bench/all)
 #   make install    PREFIX=/usr/local DESTDIR=
 # Missing Debian packages: scripts/install-deps
 
@@ -137,7 +137,7 @@ sanitize:
 	  LDFLAGS="-fsanitize=address,undefined" check
 
 bench: all
-	sh scripts/bench
+	sh scripts/bench/all
 
 # $(PREFIX)/lib, not a multiarch directory: the same layout everywhere.
 LIBDIR := $(PREFIX)/lib
