@@ -1,15 +1,21 @@
 /*
  * fit_lm.c -- power laws, saturating laws and general nonlinear least
- * squares, by Levenberg-Marquardt (MINPACK's lmder, from Debian's
- * libcminpack) with analytic Jacobians where we have them and central
- * differences where the caller has none.
+ * squares by Levenberg-Marquardt.
  *
- * One driver (lm_run) serves every model: the model fills predictions
- * and, optionally, a column-major Jacobian of the predictions; the driver
- * turns them into weighted residuals, maps bounded parameters through a
- * smooth transform, counts iterations and carries callback errors out of
- * MINPACK (which only knows "negative flag: stop").  Standard errors come
- * from a QR of the Jacobian at the solution (scli_qr_stderr).
+ * lm_run drives MINPACK's lmder (Debian's libcminpack) for the general
+ * fits and the saturating law's grid of starts: the model fills
+ * predictions and, optionally, a column-major Jacobian of them; the
+ * driver turns them into weighted residuals, maps bounded parameters
+ * through a smooth transform, counts iterations and carries callback
+ * errors out of MINPACK (which only knows "negative flag: stop").
+ * Standard errors come from a QR of the Jacobian at the solution
+ * (scli_qr_stderr); central differences stand in for a missing Jacobian.
+ *
+ * law_lm is a Levenberg-Marquardt of our own for the two laws of one
+ * predictor, y = a x^b and y = E + a x^b, one fused pass over the data
+ * per evaluation: the power law's nonlinear fit, and the saturating fit
+ * from a single start on large data (after the grid ran on a subsample).
+ * The log-space power law is a closed-form line fit (fit_line).
  */
 #include "internal.h"
 
@@ -83,6 +89,7 @@ static void wsum2(const double *a, const double *b, const double *w,
     t[4] += wi * db * db;
   }
 }
+
 /* sum w ((b - cb) - k (a - ca))^2: a line's residual sum of squares */
 static double wsum_line(const double *a, const double *b, const double *w,
                         size_t n, double ca, double cb, double k) {
@@ -520,10 +527,10 @@ static const char *const powerlaw_names[] = {"a", "b"};
 static const char *const saturating_names[] = {"E", "a", "b"};
 
 /*
- * Data of a one-predictor law: ln x precomputed, scratch, and x^b for the
- * last b evaluated.  MINPACK asks for the Jacobian at the point it has
- * just evaluated, and the standard errors at the solution: both reuse
- * x^b instead of another pass of exps over the data.
+ * Data of a one-predictor law: ln x precomputed, and x^b for the last b
+ * evaluated.  MINPACK asks for the Jacobian at the point it has just
+ * evaluated, and the standard errors are wanted at the solution: both
+ * reuse x^b instead of another pass of exps over the data.
  */
 typedef struct {
   const double *x, *y, *w;
