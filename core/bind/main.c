@@ -772,13 +772,21 @@ static int read_events(int fd, const watchdir *wds, size_t nwd, char *why,
  * Watch the directories of the tracked files (editors replace files by
  * renaming, which a watch on the file itself would miss) until one of
  * them changes; then wait for 100 ms of quiet (a writer appending rows
- * sends many events).  Returns 0 when interrupted.
+ * sends many events).  Returns 0 when interrupted.  SIGINT stays blocked
+ * except inside ppoll, so a Ctrl-C between the check of got_sigint and
+ * the wait is not lost.
  */
 static int wait_for_change(char *why, size_t whylen) {
   why[0] = '\0';
+  sigset_t block, waitmask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigprocmask(SIG_BLOCK, &block, &waitmask);
+  sigdelset(&waitmask, SIGINT);
   int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (fd < 0) {
     fprintf(stderr, "%s: --watch: inotify: %s\n", progname, strerror(errno));
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
     return 0;
   }
   watchdir *wds = calloc(ntl ? ntl : 1, sizeof *wds);
@@ -807,21 +815,23 @@ static int wait_for_change(char *why, size_t whylen) {
   int hit = early != NULL;
   struct pollfd pfd = {fd, POLLIN, 0};
   while (!hit && !got_sigint) {
-    int r = poll(&pfd, 1, -1);
+    int r = ppoll(&pfd, 1, NULL, &waitmask);
     if (r < 0 && errno != EINTR) break;
     if (r > 0) hit = read_events(fd, wds, nwd, why, whylen);
   }
   /* debounce: until 100 ms pass without a relevant event */
   double quiet_from = now_ms();
   while (hit && !got_sigint) {
-    int left = (int)(quiet_from + 100 - now_ms());
+    double left = quiet_from + 100 - now_ms();
     if (left <= 0) break;
-    int r = poll(&pfd, 1, left);
+    struct timespec ts = {0, (long)(left * 1e6)};
+    int r = ppoll(&pfd, 1, &ts, &waitmask);
     if (r > 0 && read_events(fd, wds, nwd, why, whylen)) quiet_from = now_ms();
   }
   for (size_t k = 0; k < nwd; k++) free(wds[k].dir);
   free(wds);
   close(fd);
+  sigprocmask(SIG_UNBLOCK, &block, NULL);
   return hit && !got_sigint;
 }
 
