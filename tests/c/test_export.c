@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Counting allocator: fails allocation number fail_at; tracks live bytes. */
@@ -200,6 +201,21 @@ static void test_csv(const char *dir) {
   CHECK(before && after && strcmp(before, after) == 0, "old file intact");
   free(before);
   free(after);
+
+  /* leftovers of a killed writer (a dead PID) are swept, a live one's not */
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, NULL, 0);
+  char dead[700], live[700];
+  snprintf(dead, sizeof dead, "%s/.t.csv.tmp-%ld-abcDEF", dir, (long)child);
+  snprintf(live, sizeof live, "%s/.t.csv.tmp-%ld-abcDEF", dir, (long)getpid());
+  fclose(fopen(dead, "w"));
+  fclose(fopen(live, "w"));
+  CHECK(scl_table_write_csv(ctx, s, path) == SCL_OK, "write after a kill");
+  CHECK(access(dead, F_OK) != 0, "a dead writer's temporary is removed");
+  CHECK(access(live, F_OK) == 0, "a live writer's temporary is kept");
+  unlink(live);
+  CHECK(count_temps(dir) == 0, "nothing else left");
 
   scl_table_free(empty);
   scl_table_free(s);
