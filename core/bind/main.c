@@ -535,6 +535,8 @@ typedef struct {
   char **argv;
   int status;
   int watch; /* --watch: the recipe runs again on changes */
+  const char *outdir_after; /* --outdir found after the recipe (kept for
+                               the runs of --watch, argv having shifted) */
 } pargs;
 
 /* Open libraries, preload scalelua, set sl and arg; then do the options. */
@@ -595,11 +597,11 @@ static int pmain(lua_State *L) {
    * `scalelua recipe.lua --outdir DIR` is read as `--outdir DIR recipe.lua`:
    * users put it on either side.  It is removed from the recipe's args.
    */
-  const char *outdir_after = NULL;
+  const char *outdir_after = a->outdir_after;
   if (script)
     for (int i = script + 1; i + 1 < argc; i++)
       if (strcmp(argv[i], "--outdir") == 0) {
-        outdir_after = argv[i + 1];
+        outdir_after = a->outdir_after = argv[i + 1];
         for (int j = i; j + 2 < argc; j++) argv[j] = argv[j + 2];
         argc -= 2;
         a->argc = argc;
@@ -876,7 +878,7 @@ static int watch_loop(pargs *a, int first_ok, double first_ms) {
 
 int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) progname = argv[0];
-  pargs a = {argc, argv, 1, 0};
+  pargs a = {argc, argv, 1, 0, NULL};
   double t0 = now_ms();
   int ok = run_state(&a);
   if (a.watch) return watch_loop(&a, ok, now_ms() - t0);

@@ -83,6 +83,17 @@ check "burst picked up" wait_until out_has '"rows": 9'
 sleep 0.4
 check "burst gave one or two runs" sh -c 'r=$(grep -c "watch: run" "$1"); [ $((r - $2)) -ge 1 ] && [ $((r - $2)) -le 2 ]' - "$tmp/err" "$n"
 
+# --outdir after the recipe holds for every run
+mkdir "$tmp/od"
+printf 'print("outdir " .. tostring(require("scalelua").outdir))\n' >"$tmp/od.lua"
+(cd "$tmp" && exec "$SL" --watch od.lua --outdir "$tmp/od" >"$tmp/od.out" 2>"$tmp/od.err") &
+pid2=$!
+check "outdir: first run" wait_until grep -q "outdir $tmp/od" "$tmp/od.out"
+echo '-- edited' >>"$tmp/od.lua"
+check "outdir: second run" wait_until sh -c '[ "$(grep -c "^outdir $2$" "$1")" -eq 2 ]' - "$tmp/od.out" "$tmp/od"
+kill -INT "$pid2"
+wait "$pid2"
+
 # Ctrl-C ends it, with status 0
 kill -INT "$pid"
 check "SIGINT stops the watcher" wait_until sh -c '! kill -0 "$1" 2>/dev/null' - "$pid"
