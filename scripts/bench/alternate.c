@@ -6,9 +6,9 @@
  *   alternate ROUNDS WARMUP DIR LABEL CMD [LABEL CMD ...]
  *
  * Each CMD runs as `sh -c "exec CMD"` in DIR with standard input from
- * /dev/null, its standard output kept (the last line is reported: tools
- * that time their own work print "wall cpu ..." there), its standard
- * error in DIR/LABEL.err.  WARMUP rounds come first and are not reported.
+ * /dev/null, its standard output kept in DIR/LABEL.out (the last line is
+ * reported: tools that time their own work print "wall cpu ..." there),
+ * its standard error in DIR/LABEL.err (both of the latest run).  WARMUP rounds come first and are not reported.
  * One line per counted run:
  *
  *   LABEL ROUND WALL_S CPU_S MAXRSS_KB EXIT | LAST_LINE_OF_STDOUT
@@ -61,9 +61,11 @@ static double children_cpu(void) {
 static void run(const char *dir, const char *label, const char *cmd,
                 double *wall, double *cpu, long *rss, int *status,
                 char *last, size_t cap) {
-  char sh[16384], err[4096];
+  char sh[16384], err[4096], out[4096];
   snprintf(sh, sizeof sh, "exec %s", cmd);
   snprintf(err, sizeof err, "%s/%s.err", dir, label);
+  snprintf(out, sizeof out, "%s/%s.out", dir, label);
+  FILE *keep = fopen(out, "w");
   int fd[2];
   if (pipe(fd) != 0) {
     perror("pipe");
@@ -87,7 +89,8 @@ static void run(const char *dir, const char *label, const char *cmd,
   size_t ll = 0;
   ssize_t got;
   last[0] = '\0';
-  while ((got = read(fd[0], buf, sizeof buf)) > 0)
+  while ((got = read(fd[0], buf, sizeof buf)) > 0) {
+    if (keep) fwrite(buf, 1, (size_t)got, keep);
     for (ssize_t i = 0; i < got; i++) {
       if (buf[i] == '\n') {
         line[ll] = '\0';
@@ -97,6 +100,8 @@ static void run(const char *dir, const char *label, const char *cmd,
         line[ll++] = buf[i];
       }
     }
+  }
+  if (keep) fclose(keep);
   if (ll) {
     line[ll] = '\0';
     snprintf(last, cap, "%s", line);
