@@ -18,20 +18,20 @@ LINEEDIT ?= edit
 VERSION := 0.1.0
 SOMAJOR := 0
 
-PKGS := lua5.4 plplot cminpack liblbfgs libcjson
+PKGS := lua5.4 plplot libpng cminpack liblbfgs libcjson
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 HAVE_CSV  := $(shell test -f /usr/include/csv.h && echo yes)
 ifneq ($(MAKECMDGOALS),clean)
 ifneq ($(HAVE_PKGS)$(HAVE_CSV),yesyes)
 $(info scalelua needs: liblua5.4-dev libplplot-dev plplot-driver-cairo libcsv-dev)
-$(info                 libcminpack-dev liblbfgs-dev libcjson-dev libedit-dev pkg-config)
+$(info                 libpng-dev libcminpack-dev liblbfgs-dev libcjson-dev libedit-dev pkg-config)
 $(info missing now:$(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),, $(p)))$(if $(HAVE_CSV),, libcsv))
 $(error run scripts/install-deps (as root) to install them)
 endif
 endif
 
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-LIB_LIBS   := $(shell pkg-config --libs plplot cminpack liblbfgs libcjson) -lcsv -lm -lpthread
+LIB_LIBS   := $(shell pkg-config --libs plplot libpng cminpack liblbfgs libcjson) -lcsv -lm -lpthread
 LUA_CFLAGS := $(shell pkg-config --cflags lua5.4)
 LUA_LIBS   := $(shell pkg-config --libs lua5.4)
 ifeq ($(LINEEDIT),edit)

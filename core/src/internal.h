@@ -152,10 +152,10 @@ enum { SCLI_DEC_SORTED = 1, SCLI_DEC_LINE = 2 };
 size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
                      double x1, int xlog, size_t ncols, int flags,
                      size_t *keep);
-/* render.c's PNG writer: an 8-bit RGB image, rows of 3w bytes, to path
- * (zlib stream of our own, filter None).  rgb must have room for
- * (3w + 1) h bytes and is rearranged.  SCL_OK, SCL_ENOMEM, SCL_EIO. */
-int scli_png_write(scl_ctx *ctx, const char *path, unsigned char *rgb,
+/* render.c's PNG writer (libpng, zlib level 1, filter None): an 8-bit RGB
+ * image, rows of 3w bytes, to path.  SCL_OK, SCL_ENOMEM, SCL_EIO,
+ * SCL_EINVAL (no pixels or too many). */
+int scli_png_write(scl_ctx *ctx, const char *path, const unsigned char *rgb,
                    uint32_t w, uint32_t h);
 
 #endif
