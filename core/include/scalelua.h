@@ -718,10 +718,12 @@ SCL_API int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
  * scl_table_read_csv gives every value back bit for bit; NaN is an empty
  * field, infinities are "inf" and "-inf".  Strings are written as stored
  * (a string column whose values all look like numbers reads back as
- * numbers).  The file is written to a temporary name beside path and
- * renamed into place, so path holds its old content or the complete new
- * one; "-" writes to standard output.  SCL_EIO names the path and the
- * system's reason.
+ * numbers).  The file is written to a temporary name beside path
+ * (".NAME.tmp-PID-XXXXXX", as the renderer's; those left by processes
+ * that no longer exist are removed first) and renamed into place, so path
+ * holds its old content or the complete new one; "-" writes to standard
+ * output.  SCL_EIO names the path and the system's reason; SCL_EINVAL for
+ * a table without columns or an empty path.
  */
 SCL_API int scl_table_write_csv(scl_ctx *ctx, const scl_table *t,
                                 const char *path);
