@@ -16,8 +16,11 @@ san=""
 if readelf -d "$B/libscalelua.so" 2>/dev/null | grep -q 'libasan'; then
   san="-fsanitize=address,undefined"
   # fontconfig (under cairo) keeps its cache until exit: not our leak
-  echo "leak:libfontconfig.so" >"$tmp/lsan.supp"
-  export LSAN_OPTIONS="suppressions=$tmp/lsan.supp"
+  # (make sanitize points LSAN_OPTIONS at tests/lsan.supp already)
+  if [ -z "$LSAN_OPTIONS" ]; then
+    echo "leak:libfontconfig.so" >"$tmp/lsan.supp"
+    export LSAN_OPTIONS="suppressions=$tmp/lsan.supp"
+  fi
 fi
 CC=${CC:-cc}
 cflags="-std=c11 -Wall -Wextra -Werror -O2 $san"
