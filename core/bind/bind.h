@@ -11,6 +11,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdatomic.h>
 
 #define SCLB_TABLE "scalelua.Table"
 #define SCLB_COLUMN "scalelua.Column"
@@ -49,6 +50,30 @@ void sclb_open_fit(lua_State *L);
 void sclb_open_chart(lua_State *L);
 void sclb_open_envelope(lua_State *L);
 void sclb_open_io(lua_State *L);
+
+/*
+ * safe.c: running other people's recipes (scalelua --safe, --max-memory).
+ * A memory cap shared by a Lua state (allocator sclb_memcap_alloc, ud the
+ * sclb_memcap) and its scl_ctx (sclb_ctx then uses sclb_memcap_ctx_alloc).
+ * cap 0: no cap, only counting; hit: an allocation was refused.
+ */
+typedef struct {
+  _Atomic size_t used;
+  size_t cap;
+  _Atomic int hit;
+} sclb_memcap;
+void *sclb_memcap_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void *sclb_memcap_ctx_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+/*
+ * Put a guard around the writers of scalelua.core (render, write_csv,
+ * write_json, Table:write_csv); call before require "scalelua".  With
+ * root (a resolved directory) they refuse paths outside it; always, they
+ * mark while a file is being written (sclb_writing, signal-safe).
+ */
+void sclb_guard_writers(lua_State *L, const char *root);
+int sclb_writing(void);
+/* The --safe sandbox of the standard library; writes only below root. */
+void sclb_sandbox(lua_State *L, const char *root);
 
 /* luaopen_scalelua_core: the C module. luaopen_scalelua: the whole package. */
 int luaopen_scalelua_core(lua_State *L);

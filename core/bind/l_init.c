@@ -40,7 +40,12 @@ scl_ctx *sclb_ctx(lua_State *L) {
   lua_pushcfunction(L, ctx_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
-  *p = scl_ctx_new(NULL, NULL);
+  /* a state whose memory is capped (scalelua --max-memory) caps ours too */
+  void *ud;
+  if (lua_getallocf(L, &ud) == sclb_memcap_alloc)
+    *p = scl_ctx_new(sclb_memcap_ctx_alloc, ud);
+  else
+    *p = scl_ctx_new(NULL, NULL);
   if (!*p) luaL_error(L, "scalelua: out of memory");
   lua_rawsetp(L, LUA_REGISTRYINDEX, &CTX_KEY);
   return *p;

@@ -11,14 +11,25 @@
  * methods; the candidates come from scalelua.help.complete).
  * `scalelua --watch recipe.lua` runs the recipe again, in a fresh Lua
  * state, whenever the recipe or a file it read changes (inotify).
+ *
+ * Other people's recipes: --safe runs them in the sandbox of safe.c
+ * (no programs, no native code, no binary chunks, writes only inside the
+ * output directory); --max-memory caps the bytes of the Lua state and of
+ * the core's context together (a refused allocation is Lua's "not enough
+ * memory"); --max-time caps the wall-clock time of each chunk run (the
+ * recipe, each -e, each REPL line): a timer sets a hook at the deadline,
+ * as Ctrl-C does, and a C computation that does not return within a grace
+ * period after it ends the process (never while a file is being written).
  */
 #include "bind.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
 #include <lualib.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +37,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,9 +53,32 @@ static lua_State *globalL;
 /* Set by Ctrl-C: in watch mode it ends the loop. */
 static volatile sig_atomic_t got_sigint;
 
+/* --safe, --max-memory, --max-time (0: no limit) */
+/* Set around lua_close: 1 closing, 2 closed (the timer may still tick). */
+static volatile sig_atomic_t closing;
+static struct {
+  int safe;
+  size_t max_memory;
+  double max_time;
+} lim;
+#define SAFE_MAX_MEMORY ((size_t)4 << 30)
+#define SAFE_MAX_TIME 60.0
+/* The memory count of the running state (reset for every state). */
+static sclb_memcap memcap;
+/* Why the hook stops the running code: Ctrl-C or the time limit. */
+enum { STOP_NONE, STOP_INT, STOP_TIME };
+static volatile sig_atomic_t stop_why;
+static char time_msg[64];  /* "time limit of 5 s reached" */
+static char hard_msg[256]; /* the hard stop's line, written by the handler */
+static size_t hard_len;
+static char close_msg[160]; /* the same at the end, in finalizers */
+static size_t close_len;
+
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: %s [options] [recipe.lua [args]]   (--outdir may follow the recipe)\n"
+          "usage: %s [options] [recipe.lua [args]]\n"
+          "(--outdir, --safe, --max-memory and --max-time may follow the "
+          "recipe)\n"
           "Runs a scalelua recipe, or starts the interactive REPL.\n"
           "Options:\n"
           "  -e stat       execute string 'stat'\n"
@@ -54,6 +89,15 @@ static void usage(FILE *f) {
           "  --outdir DIR  write the recipe's figures and results into DIR\n"
           "  --watch       run the recipe again whenever it or a file it read\n"
           "                changes (Ctrl-C stops)\n"
+          "  --safe        run an untrusted recipe: no programs, no native "
+          "modules,\n"
+          "                no binary chunks, writes only inside the output "
+          "directory\n"
+          "                (--outdir, else the current one); limits 4G and "
+          "60 s\n"
+          "  --max-memory SIZE  cap the memory of Lua and the core (512M, "
+          "2G, 0: none)\n"
+          "  --max-time SECS    cap the time of each chunk run (0: none)\n"
           "  --help        show this help\n"
           "  --            stop handling options\n"
           "  -             run standard input as a recipe and stop handling "
@@ -69,8 +113,18 @@ static void print_version(void) {
 
 /* ---- Ctrl-C: stop the running Lua code, not the process (as lua.c) */
 
+/*
+ * The time limit's hook stays set, so a pcall in the recipe cannot swallow
+ * it; it acts on Lua instructions only (line and count events), never on
+ * the call of the message handler, which would make an error in error
+ * handling of it.
+ */
 static void lstop(lua_State *L, lua_Debug *ar) {
-  (void)ar;
+  if (stop_why == STOP_TIME) {
+    if (ar->event != LUA_HOOKLINE && ar->event != LUA_HOOKCOUNT) return;
+    lua_pushstring(L, time_msg);
+    lua_error(L);
+  }
   lua_sethook(L, NULL, 0, 0);
   luaL_error(L, "interrupted!");
 }
@@ -79,7 +133,69 @@ static void laction(int sig) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   got_sigint = 1;
   signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
+  if (stop_why == STOP_TIME) return;
+  stop_why = STOP_INT;
   lua_sethook(globalL, lstop, flag, 1);
+}
+
+/* ---- --max-time: a timer at the deadline, then every grace period */
+
+/*
+ * SIGALRM.  The first one (the deadline) sets the stopping hook, noticed
+ * at the next Lua instruction.  A later one means the code still runs: a
+ * C computation (the core cannot be cancelled) or a loop in a coroutine
+ * (the hook is on the main thread).  It ends the process, unless a file
+ * is being written (the writers rename a temporary file into place: the
+ * next tick decides).
+ */
+static void on_alarm(int sig) {
+  (void)sig;
+  if (closing == 2) return;
+  if (closing == 1 && !sclb_writing()) {
+    ssize_t w = write(STDERR_FILENO, close_msg, close_len);
+    (void)w;
+    _exit(EXIT_FAILURE);
+  }
+  if (stop_why != STOP_TIME) {
+    stop_why = STOP_TIME;
+    lua_sethook(globalL, lstop, LUA_MASKLINE | LUA_MASKCOUNT, 1);
+    return;
+  }
+  if (sclb_writing()) return;
+  ssize_t w = write(STDERR_FILENO, hard_msg, hard_len);
+  (void)w;
+  _exit(EXIT_FAILURE);
+}
+
+static void set_timer(double first, double every) {
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  it.it_value.tv_sec = (time_t)first;
+  it.it_value.tv_usec = (suseconds_t)((first - floor(first)) * 1e6);
+  it.it_interval.tv_sec = (time_t)every;
+  it.it_interval.tv_usec = (suseconds_t)((every - floor(every)) * 1e6);
+  if (first > 0 && !it.it_value.tv_sec && !it.it_value.tv_usec)
+    it.it_value.tv_usec = 1;
+  setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* The grace period of a C computation after the deadline. */
+static double grace(void) {
+  return lim.max_time / 10 > 2 ? lim.max_time / 10 : 2;
+}
+
+static void arm_deadline(lua_State *L) {
+  stop_why = STOP_NONE;
+  if (lim.max_time <= 0) return;
+  globalL = L;
+  set_timer(lim.max_time, grace());
+}
+
+/* After the run: no timer, no hook left behind. */
+static void disarm_deadline(lua_State *L) {
+  if (lim.max_time <= 0) return;
+  set_timer(0, 0);
+  if (stop_why == STOP_TIME) lua_sethook(L, NULL, 0, 0);
 }
 
 static int msghandler(lua_State *L) {
@@ -99,18 +215,65 @@ static int docall(lua_State *L, int narg, int nres) {
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   globalL = L;
+  atomic_store(&memcap.hit, 0);
+  arm_deadline(L);
   signal(SIGINT, laction);
   int status = lua_pcall(L, narg, nres, base);
   signal(SIGINT, SIG_DFL);
+  disarm_deadline(L);
   lua_remove(L, base);
   return status;
 }
 
+/* "512 MiB", "2 GiB", "1.5 GiB", "4096 bytes" */
+static void format_size(char *buf, size_t len, size_t n) {
+  static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
+  int u = -1;
+  double v = (double)n;
+  while (u < 3 && v >= 1024) {
+    v /= 1024;
+    u++;
+  }
+  if (u < 0)
+    snprintf(buf, len, "%zu bytes", n);
+  else if (v == floor(v))
+    snprintf(buf, len, "%.0f %s", v, unit[u]);
+  else
+    snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
+/*
+ * Print an error message (with progname outside the REPL).  A reached
+ * limit is said first, in words: the time limit whatever the message
+ * became (a recipe may have caught it), the memory limit when the error
+ * is the one a refused allocation raises (Lua's "not enough memory" or
+ * the core's "out of memory").
+ */
+static void error_message(const char *msg, int status) {
+  const char *pre = progname ? progname : "";
+  const char *sep = progname ? ": " : "";
+  if (!msg) msg = "(error)";
+  if (stop_why == STOP_TIME) {
+    if (strncmp(msg, time_msg, strlen(time_msg)) != 0)
+      fprintf(stderr, "%s%s%s\n", pre, sep, time_msg);
+  } else if (atomic_load(&memcap.hit) && memcap.cap &&
+             (status == LUA_ERRMEM || strstr(msg, "not enough memory") ||
+              strstr(msg, "out of memory"))) {
+    char size[32];
+    format_size(size, sizeof size, memcap.cap);
+    fprintf(stderr, "%s%smemory limit of %s reached\n", pre, sep, size);
+    if (strcmp(msg, "not enough memory") == 0) {
+      fflush(stderr);
+      return;
+    }
+  }
+  fprintf(stderr, "%s%s%s\n", pre, sep, msg);
+  fflush(stderr);
+}
+
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
-    const char *msg = lua_tostring(L, -1);
-    fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error)");
-    fflush(stderr);
+    error_message(lua_tostring(L, -1), status);
     lua_pop(L, 1);
   }
   return status;
@@ -356,13 +519,14 @@ static void repl(lua_State *L) {
            "offers.\n");
   }
   int status;
-  while ((status = loadline(L)) != -1) {
+  for (;;) {
+    stop_why = STOP_NONE; /* an error of loading is no limit reached */
+    if ((status = loadline(L)) == -1) break;
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK)
       print_results(L);
     else {
-      const char *msg = lua_tostring(L, -1);
-      fprintf(stderr, "%s\n", msg ? msg : "(error)");
+      error_message(lua_tostring(L, -1), status);
       lua_pop(L, 1);
     }
   }
@@ -568,6 +732,10 @@ static int pmain(lua_State *L) {
       version = 1;
     else if (strcmp(o, "--watch") == 0)
       watch = 1;
+    else if (strcmp(o, "--safe") == 0)
+      ; /* main() did the limits */
+    else if (strcmp(o, "--max-memory") == 0 || strcmp(o, "--max-time") == 0)
+      i++;
     else if (strcmp(o, "-i") == 0)
       interactive = version = 1;
     else if (strcmp(o, "-e") == 0 || strcmp(o, "-l") == 0 ||
@@ -615,6 +783,28 @@ static int pmain(lua_State *L) {
     track_path(argv[script]);
     install_tracking(L);
   }
+  /* --safe: the output directory, fixed now (sl.outdir may change) */
+  char root[PATH_MAX];
+  if (lim.safe) {
+    /* the last --outdir before the recipe, unless one follows it */
+    const char *od = outdir_after;
+    for (int i = 1; !outdir_after && i < (script ? script : argc); i++) {
+      if (strcmp(argv[i], "--outdir") == 0) od = argv[i + 1];
+      if (strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "-l") == 0 ||
+          strcmp(argv[i], "--outdir") == 0 ||
+          strcmp(argv[i], "--max-memory") == 0 ||
+          strcmp(argv[i], "--max-time") == 0)
+        i++;
+    }
+    if (!realpath(od ? od : ".", root)) {
+      fprintf(stderr, "%s: --safe: output directory '%s': %s\n", progname,
+              od ? od : ".", strerror(errno));
+      a->status = 1;
+      return 0;
+    }
+  }
+  if (lim.safe || lim.max_time > 0)
+    sclb_guard_writers(L, lim.safe ? root : NULL);
   /* arg table: script at index 0, as lua.c */
   lua_createtable(L, argc, 1);
   for (int i = 0; i < argc; i++) {
@@ -631,6 +821,16 @@ static int pmain(lua_State *L) {
   lua_getfield(L, -1, "help");
   lua_setglobal(L, "help");
   lua_setglobal(L, "sl");
+  if (lim.safe) {
+    /* scalelua.help keeps debug.getregistry for itself: load it first */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "scalelua.help");
+    if (report(L, docall(L, 1, 0)) != LUA_OK) {
+      a->status = 1;
+      return 0;
+    }
+    sclb_sandbox(L, root);
+  }
 
   int end = script ? script : argc;
   for (int i = 1; i < end; i++) {
@@ -677,19 +877,40 @@ static int pmain(lua_State *L) {
   return 0;
 }
 
-/* One run in a fresh Lua state: 1 when it succeeded. */
+
+/*
+ * One run in a fresh Lua state: 1 when it succeeded.  With --max-memory
+ * the state's allocator counts from the bytes the new state holds.  The
+ * finalizers lua_close runs are recipe code too, and Lua runs them with
+ * hooks off: under --max-time they get a grace period, then the hard stop.
+ */
 static int run_state(pargs *a) {
   lua_State *L = luaL_newstate();
   if (!L) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", progname);
     return 0;
   }
+  memcap.cap = lim.max_memory;
+  atomic_store(&memcap.hit, 0);
+  if (lim.max_memory) {
+    size_t used = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 +
+                  (size_t)lua_gc(L, LUA_GCCOUNTB);
+    atomic_store(&memcap.used, used);
+    lua_setallocf(L, sclb_memcap_alloc, &memcap);
+  }
   a->status = 1;
   lua_pushcfunction(L, pmain);
   lua_pushlightuserdata(L, a);
   int status = lua_pcall(L, 1, 0, 0);
   report(L, status);
+  if (lim.max_time > 0) {
+    closing = 1;
+    set_timer(grace(), grace());
+  }
   lua_close(L);
+  closing = 2;
+  if (lim.max_time > 0) set_timer(0, 0);
+  closing = 0;
   fflush(stdout);
   return status == LUA_OK && a->status == 0;
 }
@@ -876,8 +1097,137 @@ static int watch_loop(pargs *a, int first_ok, double first_ms) {
   return EXIT_SUCCESS;
 }
 
+/*
+ * SIZE: a number and an optional K, M, G or T (powers of 1024; "KiB",
+ * "MB" and the like read the same); 0, "none" or "unlimited": no cap.
+ */
+static int parse_size(const char *s, size_t *out) {
+  if (strcmp(s, "none") == 0 || strcmp(s, "unlimited") == 0) {
+    *out = 0;
+    return 1;
+  }
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || !isfinite(v) || v < 0 || !isdigit((unsigned char)*s))
+    return 0;
+  const char *units = "KMGT";
+  const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+  if (u) {
+    for (const char *p = units; p <= u; p++) v *= 1024;
+    end++;
+    if (*end == 'i') end++;
+  }
+  if (*end == 'B' || (*end == 'b' && u)) end++;
+  if (*end || v >= 0x1p62) return 0;
+  *out = (size_t)v;
+  return 1;
+}
+
+/* SECONDS: a number, an optional "s"; 0, "none" or "unlimited": no cap. */
+static int parse_seconds(const char *s, double *out) {
+  if (strcmp(s, "none") == 0 || strcmp(s, "unlimited") == 0) {
+    *out = 0;
+    return 1;
+  }
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || !isfinite(v) || v < 0 || v > 1e8 ||
+      !(isdigit((unsigned char)*s) || *s == '.'))
+    return 0;
+  if (*end == 's') end++;
+  if (*end) return 0;
+  *out = v;
+  return 1;
+}
+
+/*
+ * The options the Lua state depends on (--safe, --max-memory,
+ * --max-time), read before it exists; after the recipe they are taken out
+ * of its arguments, as --outdir is (a recipe run as `x.lua --safe` must
+ * not run unguarded).  Returns 0 after an error message.
+ */
+static int limit_options(int *argc, char **argv) {
+  int script = 0, mem_set = 0, time_set = 0;
+  for (int i = 1; i < *argc && !script; i++) {
+    const char *o = argv[i];
+    if (o[0] != '-' || strcmp(o, "-") == 0)
+      script = i;
+    else if (strcmp(o, "--") == 0)
+      script = i + 1 < *argc ? i + 1 : -1;
+    else if (strcmp(o, "-e") == 0 || strcmp(o, "-l") == 0 ||
+             strcmp(o, "--outdir") == 0 || strcmp(o, "--max-memory") == 0 ||
+             strcmp(o, "--max-time") == 0)
+      i++;
+  }
+  if (script < 0) script = 0;
+  int end = script ? script : *argc;
+  for (int i = 1; i < *argc;) {
+    const char *o = argv[i];
+    if (i == end) { /* the recipe: what follows is its arguments */
+      i++;
+      continue;
+    }
+    int take = 0;
+    if (strcmp(o, "--safe") == 0) {
+      lim.safe = 1;
+      take = 1;
+    } else if (strcmp(o, "--max-memory") == 0 ||
+               strcmp(o, "--max-time") == 0) {
+      const char *v = i + 1 < *argc ? argv[i + 1] : NULL;
+      int mem = o[6] == 'm';
+      if (!v || !(mem ? parse_size(v, &lim.max_memory)
+                      : parse_seconds(v, &lim.max_time))) {
+        fprintf(stderr, "%s: %s needs %s, not '%s'\n", progname, o,
+                mem ? "a size such as 512M or 2G" : "a number of seconds",
+                v ? v : "nothing");
+        return 0;
+      }
+      *(mem ? &mem_set : &time_set) = 1;
+      take = 2;
+    }
+    if (i < end) { /* an option before the recipe */
+      if (!take && (strcmp(o, "-e") == 0 || strcmp(o, "-l") == 0 ||
+                    strcmp(o, "--outdir") == 0))
+        take = 2;
+      i += take ? take : 1;
+    } else if (take) { /* taken out of the recipe's arguments */
+      for (int j = i; j + take <= *argc; j++) argv[j] = argv[j + take];
+      *argc -= take;
+    } else {
+      i++;
+    }
+  }
+  if (lim.safe && !mem_set) lim.max_memory = SAFE_MAX_MEMORY;
+  if (lim.safe && !time_set) lim.max_time = SAFE_MAX_TIME;
+  if (lim.max_time > 0) {
+    snprintf(time_msg, sizeof time_msg, "time limit of %g s reached",
+             lim.max_time);
+    int n = snprintf(hard_msg, sizeof hard_msg,
+                     "%s: %s; still running %g s later (in C code, a "
+                     "coroutine or a finalizer, which cannot be "
+                     "interrupted): stopped\n",
+                     progname, time_msg, grace());
+    hard_len = n > 0 && (size_t)n < sizeof hard_msg ? (size_t)n
+                                                     : strlen(hard_msg);
+    n = snprintf(close_msg, sizeof close_msg,
+                 "%s: finalizers (__gc) still running %g s after the end: "
+                 "stopped\n", progname, grace());
+    close_len = n > 0 && (size_t)n < sizeof close_msg ? (size_t)n
+                                                       : strlen(close_msg);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaction(SIGALRM, &sa, NULL);
+  }
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) progname = argv[0];
+  if (!limit_options(&argc, argv)) return EXIT_FAILURE;
   pargs a = {argc, argv, 1, 0, NULL};
   double t0 = now_ms();
   int ok = run_state(&a);

@@ -4,6 +4,9 @@
 --   help(sl.fit.powerlaw)   one entry (also help("fit.powerlaw"))
 --   help(t), help("Table")  a kind of object and its methods
 local M = {}
+-- Kept from load time: `scalelua --safe` loads this module, then takes the
+-- debug library away from recipes.
+local getregistry = debug.getregistry
 
 -- Entries: "name" for sl.name, "Kind:method" for methods.  The first line
 -- is the call, the rest says what it does.
@@ -188,7 +191,7 @@ local function sl_module() return package.loaded["scalelua"] end
 
 -- The methods table of each kind of object.
 local function method_tables()
-  local reg = debug.getregistry()
+  local reg = getregistry()
   local out = {}
   for kind, mt in pairs({ Table = reg["scalelua.Table"], Column = reg["scalelua.Column"] }) do
     out[kind] = type(mt) == "table" and rawget(mt, "__methods") or {}

@@ -1,5 +1,8 @@
 -- scalelua.util: validation helpers shared by the Lua layer.
 local M = {}
+-- Kept from load time: `scalelua --safe` takes the debug library away
+-- from recipes.
+local getinfo = debug.getinfo
 
 -- Edit distance, for "did you mean" suggestions.
 local function distance(a, b)
@@ -63,7 +66,7 @@ function M.is_column(v) return type(v) == "userdata" and mtname(v) == "scalelua.
 
 -- Directory of the Lua chunk `level` frames up ("" for the current one).
 function M.caller_dir(level)
-  local info = debug.getinfo(level + 1, "S")
+  local info = getinfo(level + 1, "S")
   local src = info and info.source or ""
   if src:sub(1, 1) ~= "@" then return "" end
   return src:sub(2):match("^(.*)/[^/]*$") or ""
@@ -78,7 +81,7 @@ end
 
 -- The recipe line `level` frames up, as "file:line" (for messages).
 function M.where(level)
-  local info = debug.getinfo(level + 1, "Sl")
+  local info = getinfo(level + 1, "Sl")
   if not info then return "?" end
   return (info.short_src or "?") .. ":" .. (info.currentline or 0)
 end
