@@ -6,8 +6,9 @@
  * printed with the fewest of 15, 16 or 17 digits that strtod reads back
  * to the same double.  Files are written beside their target under a
  * temporary name and renamed into place, so a reader (or a crash) never
- * sees half a file.  Temporary names follow the renderer's convention,
- * ".NAME.tmp-PID-XXXXXX", and those of dead processes are swept away.
+ * sees half a file.  Temporary names are atomic.c's, shared with the
+ * renderer: ".NAME.tmp-PID-XXXXXX", and those of dead processes are swept
+ * away.
  *
  * JSON is written by a small streaming writer rather than through cJSON:
  * cJSON allocates through process-wide hooks (so not through the context
@@ -16,17 +17,11 @@
  */
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define JSON_MAXDEPTH 512
@@ -60,49 +55,9 @@ typedef struct {
   FILE *f;
 } outfile;
 
-/*
- * Remove the temporary files of path left by writers that were killed:
- * ".BASE.tmp-PID-XXXXXX" of processes that no longer exist.  A live
- * process's file may be a write in progress.
- */
-static void sweep_stale(const char *path) {
-  const char *slash = strrchr(path, '/');
-  const char *base = slash ? slash + 1 : path;
-  char dir[4096], prefix[512];
-  size_t dn = slash ? (size_t)(slash - path) : 0;
-  if (dn + 2 > sizeof dir) return;
-  if (!slash) {
-    strcpy(dir, ".");
-  } else {
-    memcpy(dir, path, dn ? dn : 1);
-    dir[dn ? dn : 1] = '\0';
-  }
-  int pn = snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
-  if (pn < 0 || (size_t)pn >= sizeof prefix) return;
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (strncmp(e->d_name, prefix, (size_t)pn) != 0) continue;
-    char *end;
-    long pid = strtol(e->d_name + pn, &end, 10);
-    if (pid <= 0 || *end != '-' || strlen(end + 1) != 6) continue;
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-      unlinkat(dirfd(d), e->d_name, 0);
-  }
-  closedir(d);
-}
-
-/*
- * Open a new file beside path under a unique temporary name.  open() with
- * O_EXCL and mode 0666 lets the umask decide the permissions, as for any
- * new file (mkstemp would make it 0600).
- */
+/* Open a new file beside path under a unique temporary name (atomic.c). */
 static int out_open(scl_ctx *ctx, const char *what, const char *path,
                     outfile *o) {
-  static atomic_uint seq;
-  static const char digits[] =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   memset(o, 0, sizeof *o);
   o->path = path;
   if (!path || !*path)
@@ -111,26 +66,10 @@ static int out_open(scl_ctx *ctx, const char *what, const char *path,
     o->f = stdout;
     return SCL_OK;
   }
-  o->tmpsize = strlen(path) + 48;
+  o->tmpsize = scli_tmp_size(path);
   o->tmp = scli_malloc(ctx, o->tmpsize);
   if (!o->tmp) return scli_oom(ctx);
-  sweep_stale(path);
-  const char *slash = strrchr(path, '/');
-  int dirlen = slash ? (int)(slash - path + 1) : 0;
-  int fd = -1;
-  for (int tries = 0; fd < 0 && tries < 100; tries++) {
-    /* six characters from a counter mixed with the clock and the address */
-    uint64_t x = atomic_fetch_add(&seq, 1) * 0x9E3779B97F4A7C15ULL ^
-                 (uint64_t)time(NULL) * 0xBF58476D1CE4E5B9ULL ^
-                 (uint64_t)(uintptr_t)o->tmp;
-    char tag[7];
-    for (int i = 0; i < 6; i++, x /= 62) tag[i] = digits[x % 62];
-    tag[6] = '\0';
-    snprintf(o->tmp, o->tmpsize, "%.*s.%s.tmp-%ld-%s", dirlen, path,
-             path + dirlen, (long)getpid(), tag);
-    fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) break;
-  }
+  int fd = scli_tmp_open(path, o->tmp, o->tmpsize);
   if (fd < 0) {
     int e = errno;
     scli_free(ctx, o->tmp, o->tmpsize);

@@ -158,4 +158,14 @@ size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
 int scli_png_write(scl_ctx *ctx, const char *path, const unsigned char *rgb,
                    uint32_t w, uint32_t h);
 
+/*
+ * atomic.c: the temporary file of an atomic write of path,
+ * ".BASE.tmp-PID-XXXXXX" beside it.  scli_tmp_size(path) is the room its
+ * name needs; scli_tmp_open first removes the temporaries of path left by
+ * dead processes, then creates a new one (mode 0666 less the umask),
+ * writes its name to tmp and returns its descriptor, or -1 with errno.
+ */
+size_t scli_tmp_size(const char *path);
+int scli_tmp_open(const char *path, char *tmp, size_t cap);
+
 #endif

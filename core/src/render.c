@@ -10,8 +10,8 @@
  * our allocations are made first, and the file is written to a temporary
  * name beside the target and renamed into place.  A renderer killed before
  * the rename (SIGKILL, a crash) leaves its temporary file, named
- * .NAME.tmp-PID-XXXXXX; the next render of NAME removes those of processes
- * that no longer exist.
+ * .NAME.tmp-PID-XXXXXX; the next render (or export) of NAME removes those
+ * of processes that no longer exist (atomic.c).
  *
  * PNG: cairo draws into our RGB buffer (PLplot's memcairo device) and
  * libpng writes it at zlib's fastest level (see the PNG section); cairo's
@@ -26,12 +26,10 @@
 #include <plplot.h>
 #include <png.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1262,51 +1260,6 @@ int scli_png_write(scl_ctx *ctx, const char *path, const unsigned char *rgb,
   return SCL_OK;
 }
 
-/*
- * The temporary file of path: ".BASE.tmp-PID-XXXXXX" in path's directory
- * (hidden, and recognisable as ours and whose).  dirlen: bytes of path up
- * to and with its last '/', 0 without one.
- */
-static void tmp_template(char *out, size_t cap, const char *path) {
-  const char *slash = strrchr(path, '/');
-  int dirlen = slash ? (int)(slash - path + 1) : 0;
-  snprintf(out, cap, "%.*s.%s.tmp-%ld-XXXXXX", dirlen, path, path + dirlen,
-           (long)getpid());
-}
-
-/*
- * Remove the temporary files of path left by renderers that were killed:
- * those of processes that no longer exist (kill(pid, 0) says ESRCH).  A
- * live process's file, ours included, may be a render in progress.
- */
-static void sweep_stale(const char *path) {
-  const char *slash = strrchr(path, '/');
-  const char *base = slash ? slash + 1 : path;
-  char dir[4096], prefix[512];
-  size_t dn = slash ? (size_t)(slash - path) : 0;
-  if (dn + 2 > sizeof dir) return;
-  if (!slash) {
-    strcpy(dir, ".");
-  } else {
-    memcpy(dir, path, dn ? dn : 1);
-    dir[dn ? dn : 1] = '\0';
-  }
-  int pn = snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
-  if (pn < 0 || (size_t)pn >= sizeof prefix) return;
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (strncmp(e->d_name, prefix, (size_t)pn) != 0) continue;
-    char *end;
-    long pid = strtol(e->d_name + pn, &end, 10);
-    if (pid <= 0 || *end != '-' || strlen(end + 1) != 6) continue;
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-      unlinkat(dirfd(d), e->d_name, 0);
-  }
-  closedir(d);
-}
-
 /* Run PLplot on the temporary file, or into mem (RGB, W x H) for PNG;
  * SCL_OK or SCL_ERENDER. */
 static int run_plplot(job *j, const scl_figure_opts *o, const char *dev,
@@ -1381,7 +1334,7 @@ int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
   j.wy = scli_malloc(ctx, j.wcap * sizeof(double));
   j.keep = scli_malloc(ctx, j.wcap * sizeof(size_t));
   j.keep2 = scli_malloc(ctx, j.wcap * sizeof(size_t));
-  size_t tn = strlen(path) + 48;
+  size_t tn = scli_tmp_size(path);
   char *tmp = scli_malloc(ctx, tn);
   /* PNG: cairo draws into our RGB buffer (memcairo), libpng writes it */
   size_t memn = f->raster ? (size_t)j.W * 3 * (size_t)j.H : 0;
@@ -1405,18 +1358,13 @@ int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
                     "available (install plplot-driver-cairo)", f->dev);
     goto done;
   }
-  sweep_stale(path);
-  tmp_template(tmp, tn, path);
-  int fd = mkstemp(tmp);
+  int fd = scli_tmp_open(path, tmp, tn); /* atomic.c */
   if (fd < 0) {
     pthread_mutex_unlock(&render_lock);
     rc = scli_error(ctx, SCL_EIO, "render: cannot create a file beside "
                     "'%s': %s", path, strerror(errno));
     goto done;
   }
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);
   close(fd);
   if (mem) memset(mem, 0xFF, memn); /* the white background */
   rc = run_plplot(&j, opts, f->dev, tmp, mem);
