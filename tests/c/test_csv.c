@@ -10,6 +10,7 @@
 #include "check.h"
 #include "internal.h"
 #include "scalelua.h"
+#include "testalloc.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -1025,33 +1026,16 @@ static void test_thread_env(void) {
   free(buf);
 }
 
-/* A thread-safe-enough counting allocator: the reader serialises calls. */
-typedef struct {
-  long count, fail_at, live;
-} tcounter;
-
-static void *tcount_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  tcounter *c = ud;
-  if (nsize == 0) {
-    if (ptr) c->live -= (long)osize;
-    free(ptr);
-    return NULL;
-  }
-  if (++c->count == c->fail_at) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p) c->live += (long)nsize - (ptr ? (long)osize : 0);
-  return p;
-}
-
 static void test_threads_oom(void) {
   size_t len;
   char *buf = threaded_log(40000, 1, 0.7, &len);
   int bad = 0, fails = 0;
   long step = scale < 1 ? 7 : 1;
   for (long k = 1; k < 100000; k += step) {
-    tcounter c = {0, 0, 0};
-    scl_ctx *x = scl_ctx_new(tcount_alloc, &c);
-    long base = c.live;
+    /* testalloc.h's allocator suffices: the reader serialises its calls */
+    testalloc c;
+    scl_ctx *x = testalloc_ctx(&c);
+    long base = c.bytes;
     c.count = 0;
     c.fail_at = k;
     scl_csv_opts o;
@@ -1067,7 +1051,7 @@ static void test_threads_oom(void) {
       fails++;
       if (rc != SCL_ENOMEM) bad++;
     }
-    if (c.live != base) bad++;
+    if (c.bytes != base) bad++;
     scl_ctx_free(x);
     if (used < k) break;
   }

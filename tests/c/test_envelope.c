@@ -5,34 +5,12 @@
  */
 #include "check.h"
 #include "scalelua.h"
+#include "testalloc.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------ counting allocator */
-
-typedef struct {
-  long live;     /* blocks currently allocated */
-  long count;    /* allocations so far (new blocks and growth) */
-  long fail_at;  /* fail allocation number fail_at (0: never) */
-} arena;
-
-static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  arena *a = ud;
-  (void)osize;
-  if (nsize == 0) {
-    if (ptr) a->live--;
-    free(ptr);
-    return NULL;
-  }
-  a->count++;
-  if (a->fail_at && a->count == a->fail_at) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p && !ptr) a->live++;
-  return p;
-}
 
 /* ------------------------------------------------ helpers */
 
@@ -391,13 +369,13 @@ static void test_alloc_failure(void) {
     int done = 0, clean = 1;
     long k;
     for (k = 1; k < 100 && !done; k++) {
-      arena a = {0, 0, 0};
-      scl_ctx *ctx = scl_ctx_new(counting_alloc, &a);
+      testalloc a;
+      scl_ctx *ctx = testalloc_ctx(&a);
       if (!ctx) {
         clean = 0;
         break;
       }
-      a.fail_at = a.count + k;
+      testalloc_fail_next(&a, k);
       scl_envelope_opts o;
       scl_envelope_opts_init(&o);
       o.mode = mode ? SCL_ENV_POINTS : SCL_ENV_GRID;
@@ -412,9 +390,9 @@ static void test_alloc_failure(void) {
                  strcmp(scl_ctx_errmsg(ctx), "out of memory") != 0) {
         clean = 0;
       }
-      if (a.live != 1) clean = 0; /* only the context is left */
+      if (a.blocks != 1) clean = 0; /* only the context is left */
       scl_ctx_free(ctx);
-      if (a.live != 0) clean = 0;
+      if (a.blocks != 0) clean = 0;
     }
     CHECK(done, "mode %d: never succeeded", mode);
     CHECK(clean, "mode %d: bad status or leak when failing allocation", mode);

@@ -6,6 +6,7 @@
  */
 #include "check.h"
 #include "scalelua.h"
+#include "testalloc.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -18,31 +19,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Counting allocator: fails allocation number fail_at; tracks live bytes. */
-typedef struct {
-  long count, fail_at, live, bad_osize;
-} counter;
-
-static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  counter *c = ud;
-  size_t *h = ptr ? (size_t *)ptr - 2 : NULL;
-  if (h && h[0] != osize) c->bad_osize++;
-  if (nsize == 0) {
-    if (h) {
-      c->live -= (long)h[0];
-      free(h);
-    }
-    return NULL;
-  }
-  if (++c->count == c->fail_at) return NULL;
-  size_t old = h ? h[0] : 0;
-  size_t *n = realloc(h, nsize + 2 * sizeof *n);
-  if (!n) return NULL;
-  n[0] = nsize;
-  c->live += (long)nsize - (long)old;
-  return n + 2;
-}
 
 static int same_bits(double a, double b) {
   return memcmp(&a, &b, sizeof a) == 0;
@@ -476,9 +452,9 @@ static void test_oom(const char *dir) {
   long fails = 0, leaks = 0, badcode = 0, bados = 0;
   int finished = 0;
   for (long k = 1; k < 400 && !finished; k++) {
-    counter c = {0, 0, 0, 0};
-    scl_ctx *ctx = scl_ctx_new(counting_alloc, &c);
-    c.fail_at = k + c.count;
+    testalloc c;
+    scl_ctx *ctx = testalloc_ctx(&c);
+    testalloc_fail_next(&c, k);
     scl_table *t = NULL;
     const char *s[4] = {"a", "b,c", "a", "d"};
     double v[4] = {1, 2.5, NAN, 0.1};
@@ -508,7 +484,7 @@ static void test_oom(const char *dir) {
     scl_json_free(j);
     scl_table_free(t);
     scl_ctx_free(ctx);
-    if (c.live != 0) leaks++;
+    if (c.bytes != 0) leaks++;
     bados += c.bad_osize;
   }
   CHECK(finished, "finished within the budget");

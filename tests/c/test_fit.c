@@ -7,6 +7,7 @@
 #include "check.h"
 #include "internal.h" /* the vector kernels, tested against libm */
 #include "scalelua.h"
+#include "testalloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,35 +28,6 @@ static double urand(void) {
 static double nrand(void) { /* Box-Muller */
   double u = urand(), v = urand();
   return sqrt(-2 * log(u + 1e-300)) * cos(6.283185307179586 * v);
-}
-
-/* Counting allocator: fails allocation number fail_at (1-based; 0 never)
- * and tracks live blocks and bytes through osize. */
-typedef struct {
-  long count, fail_at, live;
-  long long bytes;
-  int bad_osize;
-} counter;
-
-static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  counter *c = ud;
-  if (nsize == 0) {
-    if (ptr) {
-      c->live--;
-      c->bytes -= (long long)osize;
-      if (osize == 0) c->bad_osize = 1;
-    }
-    free(ptr);
-    return NULL;
-  }
-  c->count++;
-  if (c->fail_at && c->count == c->fail_at) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p) {
-    if (!ptr) c->live++;
-    c->bytes += (long long)nsize - (long long)(ptr ? osize : 0);
-  }
-  return p;
 }
 
 static int has(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
@@ -1076,8 +1048,8 @@ static void test_oom(void) {
     int ok = 0, clean = 1, codes = 1;
     long k;
     for (k = 1; k < 100000 && !ok; k++) {
-      counter c = {0, k, 0, 0, 0};
-      scl_ctx *ctx = scl_ctx_new(count_alloc, &c);
+      testalloc c = {.fail_at = k};
+      scl_ctx *ctx = scl_ctx_new(testalloc_fn, &c);
       if (!ctx) continue; /* the context itself was allocation k */
       scl_fit *f = NULL;
       int rc = entries[e].fn(ctx, &f);
@@ -1096,11 +1068,11 @@ static void test_oom(void) {
       }
       scl_fit_free(ctx, f);
       scl_ctx_free(ctx);
-      clean &= c.live == 0 && c.bytes == 0 && !c.bad_osize;
-      if (!(c.live == 0 && c.bytes == 0 && !c.bad_osize))
-        printf("  %s: k = %ld leaves %ld blocks, %lld bytes%s\n",
-               entries[e].name, k, c.live, c.bytes,
-               c.bad_osize ? " (osize 0 on free)" : "");
+      clean &= c.blocks == 0 && c.bytes == 0 && !c.bad_osize;
+      if (!(c.blocks == 0 && c.bytes == 0 && !c.bad_osize))
+        printf("  %s: k = %ld leaves %ld blocks, %ld bytes%s\n",
+               entries[e].name, k, c.blocks, c.bytes,
+               c.bad_osize ? " (wrong osize)" : "");
     }
     CHECK(ok, "%s never succeeded", entries[e].name);
     CHECK(codes, "%s: a failed allocation gave something else than a clean "

@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include "check.h"
+#include "testalloc.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -133,27 +134,6 @@ static long frame_rows(const image *im, uint32_t rgb, uint32_t x0,
     if (best >= len) rows++;
   }
   return rows;
-}
-
-/* ---------------------------------------------------- failing allocator */
-
-typedef struct {
-  long fail_at; /* the allocation number that fails (0: none) */
-  long count;
-  long live;    /* bytes outstanding */
-} alloc_state;
-
-static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  alloc_state *st = ud;
-  if (nsize == 0) {
-    if (ptr) st->live -= (long)osize;
-    free(ptr);
-    return NULL;
-  }
-  if (st->fail_at && ++st->count == st->fail_at) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p) st->live += (long)nsize - (ptr ? (long)osize : 0);
-  return p;
 }
 
 /* ---------------------------------------------------------- charts */
@@ -330,8 +310,8 @@ static void test_chart_api(scl_ctx *ctx) {
 static void test_chart_oom(void) {
   int done = 0;
   for (long k = 1; k < 200 && !done; k++) {
-    alloc_state st = {k, 0, 0};
-    scl_ctx *ctx = scl_ctx_new(test_alloc, &st);
+    testalloc st = {.fail_at = k};
+    scl_ctx *ctx = scl_ctx_new(testalloc_fn, &st);
     if (!ctx) continue;
     scl_chart *c = small_chart(ctx);
     if (c) {
@@ -342,7 +322,7 @@ static void test_chart_oom(void) {
             scl_ctx_errcode(ctx));
     }
     scl_ctx_free(ctx);
-    CHECK(st.live == 0, "k=%ld: %ld bytes leaked", k, st.live);
+    CHECK(st.bytes == 0, "k=%ld: %ld bytes leaked", k, st.bytes);
   }
   CHECK(done, "chart built once allocations succeed");
 }
@@ -479,15 +459,15 @@ static void test_png_writer(scl_ctx *ctx) {
   int clean = 1, done = 0;
   long fail;
   for (fail = 1; fail < 200 && !done; fail++) {
-    alloc_state st = {0, 0, 0};
-    scl_ctx *fc = scl_ctx_new(test_alloc, &st);
-    st.fail_at = fail;
+    testalloc st;
+    scl_ctx *fc = testalloc_ctx(&st);
+    testalloc_fail_next(&st, fail);
     int rc = scli_png_write(fc, tmp_path("writer_oom.png"), px, 12, 10);
     st.fail_at = 0;
     if (rc == SCL_OK) done = 1;
     else if (rc != SCL_ENOMEM) clean = 0;
     scl_ctx_free(fc);
-    if (st.live != 0) clean = 0;
+    if (st.bytes != 0) clean = 0;
   }
   CHECK(clean && done && fail > 4, "PNG writer: %ld allocation failures "
         "give SCL_ENOMEM, no leak", fail - 2);
@@ -501,8 +481,8 @@ static void test_png_writer(scl_ctx *ctx) {
   /* /dev/full takes the file but fails the writes: libpng's error
    * unwinds by longjmp, and nothing it or zlib allocated stays behind */
   if (access("/dev/full", W_OK) == 0) {
-    alloc_state st = {0, 0, 0};
-    scl_ctx *fc = scl_ctx_new(test_alloc, &st);
+    testalloc st;
+    scl_ctx *fc = testalloc_ctx(&st);
     unsigned char *big = malloc(300 * 3 * 200);
     for (size_t i = 0; i < 300 * 3 * 200; i++)
       big[i] = (unsigned char)(rand() >> 7);
@@ -510,8 +490,8 @@ static void test_png_writer(scl_ctx *ctx) {
     CHECK(rc == SCL_EIO && strstr(scl_ctx_errmsg(fc), "/dev/full"),
           "PNG writer: full device is SCL_EIO: %s", scl_ctx_errmsg(fc));
     scl_ctx_free(fc);
-    CHECK(st.live == 0, "PNG writer: full device, %ld bytes leaked",
-          st.live);
+    CHECK(st.bytes == 0, "PNG writer: full device, %ld bytes leaked",
+          st.bytes);
     free(big);
   }
   CHECK(scli_png_write(ctx, tmp_path("empty.png"), px, 0, 10) == SCL_EINVAL,
@@ -824,8 +804,8 @@ static void test_render_oom(void) {
   int done = 0;
   const char *p = tmp_path("oom.png");
   for (long k = 1; k < 100 && !done; k++) {
-    alloc_state st = {0, 0, 0};
-    scl_ctx *ctx = scl_ctx_new(test_alloc, &st);
+    testalloc st;
+    scl_ctx *ctx = testalloc_ctx(&st);
     scl_chart *c = small_chart(ctx);
     if (!c) {
       CHECK(0, "chart");
@@ -850,7 +830,7 @@ static void test_render_oom(void) {
     }
     scl_chart_free(c);
     scl_ctx_free(ctx);
-    CHECK(st.live == 0, "k=%ld: %ld bytes leaked", k, st.live);
+    CHECK(st.bytes == 0, "k=%ld: %ld bytes leaked", k, st.bytes);
   }
   CHECK(done, "render succeeds once allocations do");
 }

@@ -5,30 +5,12 @@
  */
 #include "check.h"
 #include "scalelua.h"
+#include "testalloc.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-  long live, count, fail_at;
-} arena;
-
-static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  arena *a = ud;
-  (void)osize;
-  if (nsize == 0) {
-    if (ptr) a->live--;
-    free(ptr);
-    return NULL;
-  }
-  a->count++;
-  if (a->fail_at && a->count == a->fail_at) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p && !ptr) a->live++;
-  return p;
-}
 
 static void expect(const double *got, const double *want, size_t n,
                    const char *what) {
@@ -217,28 +199,28 @@ static void test_proportional_random(scl_ctx *ctx) {
 
 /* In place needs one copy: its failure is a clean SCL_ENOMEM, no leak. */
 static void test_alloc_failure(void) {
-  arena a = {0, 0, 0};
-  scl_ctx *ctx = scl_ctx_new(counting_alloc, &a);
+  testalloc a;
+  scl_ctx *ctx = testalloc_ctx(&a);
   double x[] = {1, 2, 3}, y[] = {1, 2, 3}, keep[] = {1, 2, 3};
-  a.fail_at = a.count + 1;
+  testalloc_fail_next(&a, 1);
   CHECK(scl_smooth_trailing(ctx, y, 3, 2, y) == SCL_ENOMEM, "trailing oom");
   CHECK(memcmp(y, keep, sizeof y) == 0, "y changed on failure");
-  a.fail_at = a.count + 1;
+  testalloc_fail_next(&a, 1);
   CHECK(scl_smooth_proportional(ctx, x, y, 3, 0.5, y) == SCL_ENOMEM,
         "proportional oom");
   CHECK(strcmp(scl_ctx_errmsg(ctx), "out of memory") == 0, "msg: %s",
         scl_ctx_errmsg(ctx));
-  CHECK(a.live == 1, "leak: %ld blocks", a.live);
+  CHECK(a.blocks == 1, "leak: %ld blocks", a.blocks);
   /* out-of-place calls need no memory at all */
   double out[3];
-  a.fail_at = a.count + 1;
+  testalloc_fail_next(&a, 1);
   CHECK(scl_smooth_trailing(ctx, y, 3, 2, out) == SCL_OK, "no alloc");
   CHECK(scl_smooth_ema(ctx, y, 3, 0.5, y) == SCL_OK, "ema no alloc");
   a.fail_at = 0;
   CHECK(scl_smooth_proportional(ctx, x, y, 3, 0.5, y) == SCL_OK, "prop ok");
-  CHECK(a.live == 1, "leak after success: %ld blocks", a.live);
+  CHECK(a.blocks == 1, "leak after success: %ld blocks", a.blocks);
   scl_ctx_free(ctx);
-  CHECK(a.live == 0, "context leaked");
+  CHECK(a.blocks == 0, "context leaked");
 }
 
 int main(void) {

@@ -4,6 +4,7 @@
  */
 #include "check.h"
 #include "scalelua.h"
+#include "testalloc.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -11,46 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * A counting allocator: each block carries its true size in a header so
- * a wrong osize from the library is caught, live bytes are counted, and
- * allocation number fail_at (and, in sticky mode, every later one) fails.
- */
-typedef struct {
-  long count, fail_at;
-  int sticky;
-  long live, bad_osize;
-} counter;
-
-static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  counter *c = ud;
-  size_t *h = ptr ? (size_t *)ptr - 2 : NULL;
-  if (h && h[0] != osize) c->bad_osize++;
-  if (nsize == 0) {
-    if (h) {
-      c->live -= (long)h[0];
-      free(h);
-    }
-    return NULL;
-  }
-  c->count++;
-  if (c->fail_at &&
-      (c->count == c->fail_at || (c->sticky && c->count > c->fail_at)))
-    return NULL;
-  size_t old = h ? h[0] : 0;
-  size_t *n = realloc(h, nsize + 2 * sizeof *n);
-  if (!n) return NULL;
-  n[0] = nsize;
-  c->live += (long)nsize - (long)old;
-  return n + 2;
-}
-
-static counter cnt;
-
-static scl_ctx *counting_ctx(void) {
-  memset(&cnt, 0, sizeof cnt);
-  return scl_ctx_new(counting_alloc, &cnt);
-}
+/* The counting allocator of every test here (testalloc.h). */
+static testalloc cnt;
 
 static const char *str_at(const scl_table *t, const char *col, size_t row) {
   int j = scl_table_find(t, col);
@@ -75,8 +38,8 @@ static scl_table *make_runs(scl_ctx *ctx, const char *const *runs,
 }
 
 static void test_basics(void) {
-  scl_ctx *ctx = counting_ctx();
-  long base = cnt.live;
+  scl_ctx *ctx = testalloc_ctx(&cnt);
+  long base = cnt.bytes;
   scl_table *t;
   CHECK(scl_table_new(ctx, &t) == SCL_OK, "new");
   CHECK(scl_table_nrows(t) == 0 && scl_table_ncols(t) == 0, "empty");
@@ -157,14 +120,14 @@ static void test_basics(void) {
         "empty columns");
   scl_table_free(e);
   scl_table_free(t);
-  CHECK(cnt.live == base, "leak: %ld bytes", cnt.live - base);
+  CHECK(cnt.bytes == base, "leak: %ld bytes", cnt.bytes - base);
   CHECK(cnt.bad_osize == 0, "%ld wrong old sizes", cnt.bad_osize);
   scl_ctx_free(ctx);
 }
 
 static void test_append(void) {
-  scl_ctx *ctx = counting_ctx();
-  long base = cnt.live;
+  scl_ctx *ctx = testalloc_ctx(&cnt);
+  long base = cnt.bytes;
   const char *r1[] = {"a", "b", "a"};
   const char *r2[] = {"c", "a", "c", "d"};
   double l1[] = {1, 2, 3}, l2[] = {4, 5, 6, 7};
@@ -245,14 +208,14 @@ static void test_append(void) {
   scl_table_free(b);
   scl_table_free(c);
   scl_table_free(e);
-  CHECK(cnt.live == base, "leak: %ld bytes", cnt.live - base);
+  CHECK(cnt.bytes == base, "leak: %ld bytes", cnt.bytes - base);
   CHECK(cnt.bad_osize == 0, "%ld wrong old sizes", cnt.bad_osize);
   scl_ctx_free(ctx);
 }
 
 static void test_take_select(void) {
-  scl_ctx *ctx = counting_ctx();
-  long base = cnt.live;
+  scl_ctx *ctx = testalloc_ctx(&cnt);
+  long base = cnt.bytes;
   const char *runs[] = {"a", "b", "c", "b", "d"};
   double loss[] = {5, 4, 3, 2, 1};
   scl_table *t = make_runs(ctx, runs, loss, 5), *u;
@@ -299,7 +262,7 @@ static void test_take_select(void) {
         "select nothing");
   scl_table_free(u);
   scl_table_free(t);
-  CHECK(cnt.live == base, "leak: %ld bytes", cnt.live - base);
+  CHECK(cnt.bytes == base, "leak: %ld bytes", cnt.bytes - base);
   CHECK(cnt.bad_osize == 0, "%ld wrong old sizes", cnt.bad_osize);
   scl_ctx_free(ctx);
 }
@@ -316,8 +279,8 @@ static int is_perm(const size_t *o, size_t n) {
 }
 
 static void test_order(void) {
-  scl_ctx *ctx = counting_ctx();
-  long base = cnt.live;
+  scl_ctx *ctx = testalloc_ctx(&cnt);
+  long base = cnt.bytes;
   scl_table *t;
   scl_table_new(ctx, &t);
   double v[] = {3, NAN, -1, 3, 0.0, -0.0, INFINITY, -INFINITY, 2};
@@ -373,7 +336,7 @@ static void test_order(void) {
   free(w);
   free(ord);
   scl_table_free(t);
-  CHECK(cnt.live == base, "leak: %ld bytes", cnt.live - base);
+  CHECK(cnt.bytes == base, "leak: %ld bytes", cnt.bytes - base);
   scl_ctx_free(ctx);
 }
 
@@ -396,8 +359,8 @@ static void test_alloc_failures(void) {
     for (int which = 0; which < 2; which++) {
       const char *in = which ? plain : csv;
       for (long k = 1; k < 100000; k++) {
-        scl_ctx *ctx = counting_ctx();
-        long base = cnt.live;
+        scl_ctx *ctx = testalloc_ctx(&cnt);
+        long base = cnt.bytes;
         cnt.fail_at = k;
         cnt.sticky = sticky;
         scl_table *t = NULL;
@@ -417,7 +380,7 @@ static void test_alloc_failures(void) {
           if (rc != SCL_ENOMEM || t != NULL) bad++;
         }
         scl_table_free(t);
-        if (cnt.live != base) leaks++;
+        if (cnt.bytes != base) leaks++;
         if (cnt.bad_osize) osz++;
         scl_ctx_free(ctx);
         if (used < k) break; /* no k-th allocation: all were tried */
@@ -436,8 +399,8 @@ static void test_alloc_failures(void) {
   for (int op = 0; op < 5; op++) {
     int bad = 0, leaks = 0, fails = 0;
     for (long k = 1; k < 10000; k++) {
-      scl_ctx *ctx = counting_ctx();
-      long base = cnt.live;
+      scl_ctx *ctx = testalloc_ctx(&cnt);
+      long base = cnt.bytes;
       scl_table *a = make_runs(ctx, r1, l1, 3), *b = make_runs(ctx, r2, l2, 5);
       scl_table *u = NULL;
       size_t rows[] = {4, 0, 2, 2}, ord[3];
@@ -484,7 +447,7 @@ static void test_alloc_failures(void) {
       scl_table_free(a);
       scl_table_free(b);
       scl_table_free(u);
-      if (cnt.live != base || cnt.bad_osize) leaks++;
+      if (cnt.bytes != base || cnt.bad_osize) leaks++;
       scl_ctx_free(ctx);
       if (used < k) break;
     }
