@@ -17,8 +17,8 @@ local sl = require "scalelua"
 local v = tonumber(arg[1])
 local run, x, y = {}, {}, {}
 for r = 1, 4 do
-  for i = 1, 2500 do
-    local c = 1e-3 * 1.0032 ^ i * r
+  for i = 1, 1000 do
+    local c = 1e-3 * 1.008 ^ i * r
     run[#run + 1], x[#x + 1] = "r" .. r, c
     y[#y + 1] = (2 + 0.1 * r) * c ^ (-0.05 * v) + 0.01 * math.sin(i / (7 * v))
   end
@@ -26,7 +26,7 @@ end
 local e = sl.experiment { data = sl.table { run = run, x = x, y = y },
   x = "x", y = "y", curve = "run", envelope = true, fit = "powerlaw" }
 sl.chart { data = e, title = "version " .. v, layers = { "curves", "envelope", "projection" },
-  output = { "fig.png", "fig.svg" } }
+  size = { 3, 2 }, dpi = 60, output = { "fig.png", "fig.svg" } }
 EOF
 
 # References: the complete old (1) and new (2) figures, and the time a run
