@@ -32,7 +32,31 @@
  * sum w b; wsum2, about centres ca, cb, gives sum w da, sum w db,
  * sum w da^2, sum w da db, sum w db^2 (b may be NULL: only the a terms).
  * Centred two-pass sums keep doubles accurate without long double.
+ * The scalar forms *_from, which also finish the vector loops, add the
+ * observations [i, n) to the sums t.
  */
+static void wsum1_from(const double *a, const double *b, const double *w,
+                       size_t i, size_t n, double *t) {
+  for (; i < n; i++) {
+    double wi = w ? w[i] : 1;
+    t[0] += wi;
+    t[1] += wi * a[i];
+    t[2] += wi * (b ? b[i] : a[i]);
+  }
+}
+
+static void wsum2_from(const double *a, const double *b, const double *w,
+                       size_t i, size_t n, double ca, double cb, double *t) {
+  for (; i < n; i++) {
+    double wi = w ? w[i] : 1, da = a[i] - ca, db = (b ? b[i] : a[i]) - cb;
+    t[0] += wi * da;
+    t[1] += wi * db;
+    t[2] += wi * da * da;
+    t[3] += wi * da * db;
+    t[4] += wi * db * db;
+  }
+}
+
 #if defined(__GNUC__) || defined(__clang__)
 typedef double v2d __attribute__((vector_size(16)));
 
@@ -53,12 +77,7 @@ static void wsum1(const double *a, const double *b, const double *w,
   t[0] = s0[0] + s0[1];
   t[1] = s1[0] + s1[1];
   t[2] = s2[0] + s2[1];
-  for (; i < n; i++) {
-    double wi = w ? w[i] : 1;
-    t[0] += wi;
-    t[1] += wi * a[i];
-    t[2] += wi * (b ? b[i] : a[i]);
-  }
+  wsum1_from(a, b, w, i, n, t);
 }
 
 static void wsum2(const double *a, const double *b, const double *w,
@@ -80,14 +99,7 @@ static void wsum2(const double *a, const double *b, const double *w,
     s[4] += wi * db * db;
   }
   for (int k = 0; k < 5; k++) t[k] = s[k][0] + s[k][1];
-  for (; i < n; i++) {
-    double wi = w ? w[i] : 1, da = a[i] - ca, db = (b ? b[i] : a[i]) - cb;
-    t[0] += wi * da;
-    t[1] += wi * db;
-    t[2] += wi * da * da;
-    t[3] += wi * da * db;
-    t[4] += wi * db * db;
-  }
+  wsum2_from(a, b, w, i, n, ca, cb, t);
 }
 
 /* sum w ((b - cb) - k (a - ca))^2: a line's residual sum of squares */
@@ -145,25 +157,13 @@ static size_t first_nonpositive(const double *v, size_t n) {
 static void wsum1(const double *a, const double *b, const double *w,
                   size_t n, double *t) {
   t[0] = t[1] = t[2] = 0;
-  for (size_t i = 0; i < n; i++) {
-    double wi = w ? w[i] : 1;
-    t[0] += wi;
-    t[1] += wi * a[i];
-    t[2] += wi * (b ? b[i] : a[i]);
-  }
+  wsum1_from(a, b, w, 0, n, t);
 }
 
 static void wsum2(const double *a, const double *b, const double *w,
                   size_t n, double ca, double cb, double *t) {
   memset(t, 0, 5 * sizeof *t);
-  for (size_t i = 0; i < n; i++) {
-    double wi = w ? w[i] : 1, da = a[i] - ca, db = (b ? b[i] : a[i]) - cb;
-    t[0] += wi * da;
-    t[1] += wi * db;
-    t[2] += wi * da * da;
-    t[3] += wi * da * db;
-    t[4] += wi * db * db;
-  }
+  wsum2_from(a, b, w, 0, n, ca, cb, t);
 }
 #endif
 
@@ -684,8 +684,28 @@ typedef struct {
  * a x^b ln x: t[1..3] the J'J entries, t[4..5] J'r; for np = 3 also the
  * constant column: t[6] sum w, t[7..8] its J'J row, t[9] its J'r.
  */
+static void law_sums_from(const double *xb, const double *lx, const double *y,
+                          const double *w, size_t i, size_t n, double off,
+                          double a, double *t) {
+  for (; i < n; i++) {
+    double wi = w ? w[i] : 1, j1 = xb[i], j2 = a * j1 * lx[i];
+    double r = y[i] - off - a * j1;
+    t[0] += wi * r * r;
+    t[1] += wi * j1 * j1;
+    t[2] += wi * j1 * j2;
+    t[3] += wi * j2 * j2;
+    t[4] += wi * j1 * r;
+    t[5] += wi * j2 * r;
+    t[6] += wi;
+    t[7] += wi * j1;
+    t[8] += wi * j2;
+    t[9] += wi * r;
+  }
+}
+
 #if defined(__GNUC__) || defined(__clang__)
-/* two observations per step, in vector lanes (SSE2 on x86-64) */
+/* two observations per step, in vector lanes (SSE2 on x86-64), the odd
+ * one out by the scalar form */
 static void law_sums_v(const double *xb, const double *lx, const double *y,
                        const double *w, size_t n, double off, double a,
                        int three, double *t) {
@@ -714,20 +734,7 @@ static void law_sums_v(const double *xb, const double *lx, const double *y,
     }
   }
   for (int k = 0; k < 10; k++) t[k] = s[k][0] + s[k][1];
-  for (; i < n; i++) { /* the odd one out */
-    double wi = w ? w[i] : 1, j1 = xb[i], j2 = a * j1 * lx[i];
-    double r = y[i] - off - a * j1;
-    t[0] += wi * r * r;
-    t[1] += wi * j1 * j1;
-    t[2] += wi * j1 * j2;
-    t[3] += wi * j2 * j2;
-    t[4] += wi * j1 * r;
-    t[5] += wi * j2 * r;
-    t[6] += wi;
-    t[7] += wi * j1;
-    t[8] += wi * j2;
-    t[9] += wi * r;
-  }
+  law_sums_from(xb, lx, y, w, i, n, off, a, t);
 }
 #else
 static void law_sums_v(const double *xb, const double *lx, const double *y,
@@ -735,20 +742,7 @@ static void law_sums_v(const double *xb, const double *lx, const double *y,
                        int three, double *t) {
   (void)three;
   memset(t, 0, 10 * sizeof *t);
-  for (size_t i = 0; i < n; i++) {
-    double wi = w ? w[i] : 1, j1 = xb[i], j2 = a * j1 * lx[i];
-    double r = y[i] - off - a * j1;
-    t[0] += wi * r * r;
-    t[1] += wi * j1 * j1;
-    t[2] += wi * j1 * j2;
-    t[3] += wi * j2 * j2;
-    t[4] += wi * j1 * r;
-    t[5] += wi * j2 * r;
-    t[6] += wi;
-    t[7] += wi * j1;
-    t[8] += wi * j2;
-    t[9] += wi * r;
-  }
+  law_sums_from(xb, lx, y, w, 0, n, off, a, t);
 }
 #endif
 
@@ -968,6 +962,42 @@ static int powerlaw_refit(void *ud, scl_ctx *ctx, const size_t *idx,
   return rc;
 }
 
+/*
+ * The end of both law fits: R's np parameters and statistics into f, how
+ * it was solved (the log-space closed form is the power law's), then the
+ * bootstrap when asked, which refits resamples of (x, y) from f's
+ * parameters and appends to the reason.  f goes to *out, or is freed on
+ * failure.
+ */
+static int law_finish(scl_ctx *ctx, scl_fit *f, const law_result *R,
+                      size_t np, const double *x, const double *y, size_t n,
+                      const scl_fit_opts *opts, scli_refit_fn refit,
+                      scl_fit **out) {
+  memcpy(f->params, R->params, np * sizeof(double));
+  memcpy(f->se, R->se, np * sizeof(double));
+  f->rss = R->rss;
+  f->r2 = R->r2;
+  f->n = n;
+  f->iterations = R->iterations;
+  f->converged = R->converged;
+  if (R->nls)
+    lm_set_reason(f, &R->lm,
+                  opts && opts->max_iter > 0 ? opts->max_iter : 1000);
+  else
+    snprintf(f->reason, sizeof f->reason,
+             "closed form: least squares on (log x, log y)");
+  if (opts && opts->bootstrap) {
+    law_boot B = {x, y, opts->weights, n, opts, f->params};
+    int rc = scli_fit_bootstrap(ctx, f, n, opts, refit, &B);
+    if (rc) {
+      scl_fit_free(ctx, f);
+      return rc;
+    }
+  }
+  *out = f;
+  return SCL_OK;
+}
+
 static int law_common_checks(scl_ctx *ctx, const double *x, const double *y,
                              size_t n, size_t need, const char *law) {
   if (!x || !y)
@@ -995,27 +1025,7 @@ int scl_fit_powerlaw(scl_ctx *ctx, const double *x, const double *y,
   if ((rc = scli_fit_new(ctx, SCL_FIT_POWERLAW, 2, powerlaw_names, NULL, 0,
                          &f)))
     return rc;
-  memcpy(f->params, R.params, 2 * sizeof(double));
-  memcpy(f->se, R.se, 2 * sizeof(double));
-  f->rss = R.rss;
-  f->r2 = R.r2;
-  f->n = n;
-  f->iterations = R.iterations;
-  f->converged = R.converged;
-  if (R.nls)
-    lm_set_reason(f, &R.lm, opts->max_iter > 0 ? opts->max_iter : 1000);
-  else
-    snprintf(f->reason, sizeof f->reason,
-             "closed form: least squares on (log x, log y)");
-  if (opts && opts->bootstrap) {
-    law_boot B = {x, y, opts->weights, n, opts, f->params};
-    if ((rc = scli_fit_bootstrap(ctx, f, n, opts, powerlaw_refit, &B))) {
-      scl_fit_free(ctx, f);
-      return rc;
-    }
-  }
-  *out = f;
-  return SCL_OK;
+  return law_finish(ctx, f, &R, 2, x, y, n, opts, powerlaw_refit, out);
 }
 
 /* ------------------------------------------------------ saturating law */
@@ -1274,23 +1284,7 @@ int scl_fit_saturating(scl_ctx *ctx, const double *x, const double *y,
   if ((rc = scli_fit_new(ctx, SCL_FIT_SATURATING, 3, saturating_names, NULL,
                          0, &f)))
     return rc;
-  memcpy(f->params, R.params, 3 * sizeof(double));
-  memcpy(f->se, R.se, 3 * sizeof(double));
-  f->rss = R.rss;
-  f->r2 = R.r2;
-  f->n = n;
-  f->iterations = R.iterations;
-  f->converged = R.converged;
-  lm_set_reason(f, &R.lm, opts && opts->max_iter > 0 ? opts->max_iter : 1000);
-  if (opts && opts->bootstrap) {
-    law_boot B = {x, y, opts->weights, n, opts, f->params};
-    if ((rc = scli_fit_bootstrap(ctx, f, n, opts, saturating_refit, &B))) {
-      scl_fit_free(ctx, f);
-      return rc;
-    }
-  }
-  *out = f;
-  return SCL_OK;
+  return law_finish(ctx, f, &R, 3, x, y, n, opts, saturating_refit, out);
 }
 
 /* ------------------------------------------------- general nonlinear LS */
