@@ -1718,14 +1718,27 @@ struct scl_csv_reader {
   size_t line;
 };
 
-static int reader_new(scl_ctx *ctx, const scl_csv_opts *opts, int tokmode,
-                      scl_csv_reader *r) {
+/*
+ * The second half of opening a reader r (zeroed, its source opened with
+ * status rc): the tokenizer on the source, then r to *out; on any failure
+ * everything is released, so both openers share one cleanup.
+ */
+static int reader_finish(scl_ctx *ctx, scl_csv_reader *r, int rc,
+                         const scl_csv_opts *opts, int tokmode,
+                         scl_csv_reader **out) {
   ropts ro;
-  int rc = resolve_opts(ctx, opts, &ro);
+  if (!rc) rc = resolve_opts(ctx, opts, &ro);
   if (!rc)
     rc = tok_init(&r->tk, ctx, &r->src, ro.delim, ro.quote, ro.max_field,
                   tokmode);
-  return rc;
+  if (rc) {
+    tok_free(&r->tk);
+    source_close(ctx, &r->src);
+    scli_free(ctx, r, sizeof *r);
+    return rc;
+  }
+  *out = r;
+  return SCL_OK;
 }
 
 int scli_csv_open_buffer(scl_ctx *ctx, const char *name, const char *buf,
@@ -1736,15 +1749,7 @@ int scli_csv_open_buffer(scl_ctx *ctx, const char *name, const char *buf,
   if (!r) return scli_oom(ctx);
   r->ctx = ctx;
   int rc = source_buffer(ctx, name, buf, len, &r->src);
-  if (!rc) rc = reader_new(ctx, opts, tokmode, r);
-  if (rc) {
-    tok_free(&r->tk);
-    source_close(ctx, &r->src);
-    scli_free(ctx, r, sizeof *r);
-    return rc;
-  }
-  *out = r;
-  return SCL_OK;
+  return reader_finish(ctx, r, rc, opts, tokmode, out);
 }
 
 int scl_csv_open(scl_ctx *ctx, const char *path, const scl_csv_opts *opts,
@@ -1755,15 +1760,7 @@ int scl_csv_open(scl_ctx *ctx, const char *path, const scl_csv_opts *opts,
   if (!r) return scli_oom(ctx);
   r->ctx = ctx;
   int rc = source_open(ctx, path, &r->src);
-  if (!rc) rc = reader_new(ctx, opts, SCLI_TOK_AUTO, r);
-  if (rc) {
-    tok_free(&r->tk);
-    source_close(ctx, &r->src);
-    scli_free(ctx, r, sizeof *r);
-    return rc;
-  }
-  *out = r;
-  return SCL_OK;
+  return reader_finish(ctx, r, rc, opts, SCLI_TOK_AUTO, out);
 }
 
 int scl_csv_next(scl_csv_reader *r, const char *const **fields,
