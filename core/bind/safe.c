@@ -121,7 +121,7 @@ static int inside(const char *root, const char *p) {
  */
 static const char *why_not(lua_State *L, const char *root, const char *path,
                            int opens) {
-  char buf[PATH_MAX], dir[PATH_MAX];
+  char buf[PATH_MAX], dir[PATH_MAX], full[PATH_MAX];
   if (!*path) return lua_pushliteral(L, "is an empty path");
   int len;
   if (path[0] == '/') {
@@ -143,14 +143,14 @@ static const char *why_not(lua_State *L, const char *root, const char *path,
                            strerror(errno));
   if (!inside(root, dir))
     return lua_pushfstring(L, "is outside the output directory %s", root);
-  len = snprintf(buf, sizeof buf, "%s/%s", strcmp(dir, "/") ? dir : "", base);
-  if (len < 0 || (size_t)len >= sizeof buf)
+  len = snprintf(full, sizeof full, "%s/%s", strcmp(dir, "/") ? dir : "", base);
+  if (len < 0 || (size_t)len >= sizeof full)
     return lua_pushliteral(L, "is too long a path");
   struct stat st;
-  if (lstat(buf, &st) != 0) return NULL; /* a new file in dir */
+  if (lstat(full, &st) != 0) return NULL; /* a new file in dir */
   if (S_ISLNK(st.st_mode)) {
     char target[PATH_MAX];
-    if (!realpath(buf, target))
+    if (!realpath(full, target))
       return lua_pushfstring(L, "is a symbolic link that cannot be resolved "
                                 "(%s)", strerror(errno));
     if (!inside(root, target))
@@ -225,6 +225,17 @@ static void guard_field(lua_State *L, int t, const char *name, int idx,
   lua_setfield(L, t, name);
 }
 
+/* The loader of scalelua.core once guarded: the guarded module (upvalue). */
+static int guarded_core(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return 1;
+}
+
+/*
+ * The preload entry of scalelua.core is replaced too: called directly, the
+ * original would build a new module with bare writers (and put the bare
+ * write_csv back among the Table methods).
+ */
 void sclb_guard_writers(lua_State *L, const char *root) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "scalelua.core");
@@ -237,6 +248,10 @@ void sclb_guard_writers(lua_State *L, const char *root) {
   if (lua_type(L, -1) == LUA_TTABLE &&
       lua_getfield(L, -1, "__methods") == LUA_TTABLE)
     guard_field(L, lua_gettop(L), "write_csv", 2, root);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushvalue(L, core);
+  lua_pushcclosure(L, guarded_core, 1);
+  lua_setfield(L, -2, "scalelua.core");
   lua_settop(L, core - 1);
 }
 
