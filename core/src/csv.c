@@ -1175,15 +1175,25 @@ static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
   scl_table *lt = w ? w->lt : g->t;
   int empty_na = 0, rc = SCL_OK;
   for (size_t i = 0; i < g->r.nna; i++) empty_na |= g->r.na[i][0] == '\0';
-  /* Output column of each field (-1: not kept), and of the file column. */
+  /*
+   * Per field, in a local array the hot loop reads without going through
+   * g (whose column states a store through a code pointer could alias):
+   * -1 when not kept, else 2 k + 1 for numeric (or guessed) output column
+   * k, 2 k for a string one.  A record read the careful way may turn a
+   * guessed column into strings: the array is made again after one.
+   */
   long fk_stack[64], *fk = fk_stack, filek = -1;
+  const int na_first = g->r.na_first;
   if (nf > 64 && !(fk = scli_malloc(ctx, nf * sizeof *fk)))
     return scli_oom(ctx);
   for (size_t j = 0; j < nf; j++) fk[j] = -1;
-  for (size_t k = 0; k < g->noc; k++) {
-    if (g->oc[k].fidx >= 0) fk[g->oc[k].fidx] = (long)k;
-    else filek = (long)k;
-  }
+  for (size_t k = 0; k < g->noc; k++)
+    if (g->oc[k].fidx < 0) filek = (long)k;
+#define FIELD_KINDS()                                                         \
+  for (size_t k = 0; k < g->noc; k++)                                         \
+    if (g->oc[k].fidx >= 0)                                                   \
+      fk[g->oc[k].fidx] = 2 * (long)k + (g->oc[k].state != ST_STR)
+  FIELD_KINDS();
   while (!tk->eof && tk->fast) {
     const unsigned char *p = b + tk->pos;
     while (p < end && (*p == '\n' || *p == '\r')) p++;
@@ -1203,10 +1213,10 @@ static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
     const unsigned char *rec = p;
     size_t j = 0;
     /* With an NA marker that reads as a number, the careful way only. */
-    for (; j < nf && !g->r.na_first; j++) {
+    for (; j < nf && !na_first; j++) {
       const unsigned char *f = p;
-      long k = fk[j];
-      if (k >= 0 && g->oc[k].state != ST_STR) {
+      long kind = fk[j], k = kind >> 1;
+      if (kind >= 0 && (kind & 1)) {
         double v;
         const char *stop;
         if (p < end && *p == quote) break;
@@ -1225,9 +1235,10 @@ static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
       } else {
         p = scan_field(tk, p, end);
         if ((p < end && *p == quote) || (size_t)(p - f) > max_field) break;
-        if (k >= 0 && (rc = scli_table_intern(lt, (size_t)k, (const char *)f,
-                                              (size_t)(p - f),
-                                              &g->code[k][row])))
+        if (kind >= 0 && (rc = scli_table_intern(lt, (size_t)k,
+                                                 (const char *)f,
+                                                 (size_t)(p - f),
+                                                 &g->code[k][row])))
           goto out;
       }
       /* p is at the field's end: a delimiter, CR, LF or the end. */
@@ -1238,7 +1249,7 @@ static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
         break;
       }
     }
-    if (j < nf || g->r.na_first) {
+    if (j < nf || na_first) {
       /* Redo this record the careful way. */
       tk->pos = (size_t)(rec - b);
       if ((rc = tok_next(tk))) break;
@@ -1253,6 +1264,7 @@ static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
         break;
       }
       if ((rc = store_row(g, tk, s, w))) break;
+      FIELD_KINDS();
     } else {
       if (filek >= 0) {
         if (!g->have_filecode) {
@@ -1274,6 +1286,7 @@ static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
       report(g, tk, s, w);
   }
 out:
+#undef FIELD_KINDS
   if (fk != fk_stack) scli_free(ctx, fk, nf * sizeof *fk);
   return rc;
 }

@@ -136,13 +136,44 @@ static void rehash_into(column *c, uint32_t *slots, size_t nslots) {
 }
 
 /*
+ * a[0..n) == b[0..n) for the short strings of logs (run names, methods)
+ * without a call to memcmp: overlapping 8-byte words cover 8..32 bytes,
+ * 4-byte words 4..7.  Every load stays inside both strings.
+ */
+static inline int same_bytes(const char *a, const char *b, size_t n) {
+  if (n >= 8 && n <= 32) {
+    uint64_t x, y, u, v;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    memcpy(&u, a + n - 8, 8);
+    memcpy(&v, b + n - 8, 8);
+    if ((x ^ y) | (u ^ v)) return 0;
+    if (n <= 16) return 1;
+    memcpy(&x, a + 8, 8);
+    memcpy(&y, b + 8, 8);
+    memcpy(&u, a + n - 16, 8);
+    memcpy(&v, b + n - 16, 8);
+    return !((x ^ y) | (u ^ v));
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t x, y, u, v;
+    memcpy(&x, a, 4);
+    memcpy(&y, b, 4);
+    memcpy(&u, a + n - 4, 4);
+    memcpy(&v, b + n - 4, 4);
+    return !((x ^ y) | (u ^ v));
+  }
+  return memcmp(a, b, n) == 0;
+}
+
+/*
  * Find or add the level s[0..n) of string column c.  On failure the
  * column is unchanged (it may hold a larger hash or level array).
  */
 static int intern(scl_ctx *ctx, column *c, const char *s, size_t n,
                   uint32_t *code) {
   if (c->last != NO_CODE && c->lev[c->last].len == n &&
-      memcmp(c->lev[c->last].s, s, n) == 0) {
+      same_bytes(c->lev[c->last].s, s, n)) {
     *code = c->last;
     return SCL_OK;
   }
@@ -152,7 +183,7 @@ static int intern(scl_ctx *ctx, column *c, const char *s, size_t n,
     for (uint32_t v; (v = c->slots[j]) != 0; j = (j + 1) & mask) {
       uint32_t k = v - 1;
       const level *l = &c->lev[k];
-      if (l->hash == h && l->len == n && memcmp(l->s, s, n) == 0) {
+      if (l->hash == h && l->len == n && same_bytes(l->s, s, n)) {
         *code = c->last = k;
         return SCL_OK;
       }
