@@ -30,6 +30,7 @@
  * given back as the reader goes.
  */
 #include "internal.h"
+#include "numparse.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -1157,7 +1158,7 @@ static void report(ingest *g, const tok *tk, source *s, worker *w) {
 
 /*
  * The hot loop for quote-free input: fields are parsed where they lie,
- * numbers in one pass (scli_parse_prefix stops at the delimiter), strings
+ * numbers in one pass (parse_prefix stops at the delimiter), strings
  * interned straight from the mapped file.  Anything unusual in a record
  * (NA markers, spaces around numbers, text in a numeric column, a wrong
  * field count, an overlong field, a quote) sends that record back through
@@ -1221,8 +1222,7 @@ static int fused_rows(ingest *g, tok *tk, source *s, worker *w) {
         const char *stop;
         if (p < end && *p == quote) break;
         if (p < end && !sp[*p]) {
-          if (!scli_parse_prefix((const char *)p, (const char *)end, &v,
-                                 &stop))
+          if (!parse_prefix((const char *)p, (const char *)end, &v, &stop))
             break;
           p = (const unsigned char *)stop;
           if ((p < end && !sp[*p]) || (size_t)(p - f) > max_field) break;
