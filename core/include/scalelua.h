@@ -400,6 +400,11 @@ SCL_API int scl_smooth_proportional(scl_ctx *ctx, const double *x,
 
 /* ---------------------------------------------------------------- fits */
 
+/*
+ * Invalid data is an SCL_EINVAL error naming the first bad value and its
+ * point, counting from 1 as the renderer's messages do:
+ * "x = -1 at point 4: power law needs x > 0".
+ */
 typedef enum {
   SCL_FIT_POWERLAW = 1, /* y = a x^b              params a, b */
   SCL_FIT_SATURATING,   /* y = E + a x^b          params E, a, b */

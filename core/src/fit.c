@@ -102,8 +102,8 @@ int scli_fit_check_weights(scl_ctx *ctx, const double *w, size_t n,
   for (size_t i = 0; i < n; i++) {
     if (!isfinite(w[i]) || w[i] < 0)
       return scli_error(ctx, SCL_EINVAL,
-                        "weights[%zu] = %g: weights must be finite and >= 0",
-                        i, w[i]);
+                        "weight = %g at point %zu: weights must be finite and >= 0",
+                        w[i], i + 1);
     pos += w[i] > 0;
   }
   if (pos < min_pos)
@@ -118,8 +118,8 @@ int scli_fit_check_finite(scl_ctx *ctx, const char *name, const double *v,
                           size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(v[i]))
-      return scli_error(ctx, SCL_EINVAL, "%s[%zu] = %g: values must be finite",
-                        name, i, v[i]);
+      return scli_error(ctx, SCL_EINVAL, "%s = %g at point %zu: values must be finite",
+                        name, v[i], i + 1);
   return SCL_OK;
 }
 

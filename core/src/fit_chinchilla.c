@@ -375,8 +375,8 @@ static int check_data(scl_ctx *ctx, const char *name, const double *v,
   for (size_t i = 0; i < n; i++)
     if (!(v[i] > 0) || !isfinite(v[i]))
       return scli_error(ctx, SCL_EINVAL,
-                        "%s[%zu] = %g: Chinchilla fit needs %s > 0", name, i,
-                        v[i], name);
+                        "%s = %g at point %zu: Chinchilla fit needs %s > 0",
+                        name, v[i], i + 1, name);
   return SCL_OK;
 }
 

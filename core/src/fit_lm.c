@@ -613,8 +613,8 @@ static int check_positive(scl_ctx *ctx, const char *name, const double *v,
                           size_t n, const char *law) {
   size_t i = first_nonpositive(v, n);
   if (i < n)
-    return scli_error(ctx, SCL_EINVAL, "%s[%zu] = %g: %s needs %s > 0", name,
-                      i, v[i], law, name);
+    return scli_error(ctx, SCL_EINVAL, "%s = %g at point %zu: %s needs %s > 0",
+                      name, v[i], i + 1, law, name);
   return SCL_OK;
 }
 

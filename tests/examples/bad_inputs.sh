@@ -127,7 +127,7 @@ expect_error equal_x "experiment.fit (series r1): all x are equal (x = 5): the e
 printf 'run,step,loss\nr1,1,3.5\nr1,2,NA\nr1,4,2.9\nr1,8,2.7\n' >"$d/na.csv"
 expect_ok nan "$(recipe "$d/na.csv")"
 printf 'run,step,loss\nr1,1,3.5\nr1,2,0\nr1,4,2.9\nr1,8,2.7\n' >"$d/zero.csv"
-expect_error log_zero "recipe.lua:2: experiment.fit (series r1): y[1] = 0: power law needs y > 0" \
+expect_error log_zero "recipe.lua:2: experiment.fit (series r1): y = 0 at point 2: power law needs y > 0" \
   "$(recipe "$d/zero.csv")"
 expect_error log_zero_curve "y[2] = 0 is not positive on a log y axis" \
   "$(recipe "$d/zero.csv" '' none)"

@@ -222,9 +222,9 @@ end)
 
 T.test("non-positive values for log scales", function()
   T.raises(function() sl.fit.powerlaw({ 0, 2, 3 }, { 1, 2, 3 }) end,
-    "x[0] = 0: power law needs x > 0")
+    "x = 0 at point 1: power law needs x > 0")
   T.raises(function() sl.fit.powerlaw({ 1, 2, 3 }, { 1, -2, 3 }) end,
-    "y[1] = -2: power law needs y > 0")
+    "y = -2 at point 2: power law needs y > 0")
   T.raises(function() core.ticks(0, 10, true) end,
     "ticks: log axis limits must be positive (got 0, 10)")
   local _, excluded = sl.envelope({ { x = { 1, 2, 4 }, y = { 4, -1, 2 } } })

@@ -101,12 +101,12 @@ end)
 
 T.test("data errors come through with the core's message", function()
   T.raises(function() sl.fit.powerlaw({ 1, 2, 3, -1 }, { 1, 2, 3, 4 }) end,
-    "x[3] = -1: power law needs x > 0")
+    "x = -1 at point 4: power law needs x > 0")
   T.raises(function() sl.fit.powerlaw({ 1, 2 }, { 1, 2, 3 }) end,
     "x has 2 values, y has 3")
   T.raises(function() sl.fit.powerlaw({ 1 }, { 1 }) end, "at least 2 points")
   T.raises(function() sl.fit.powerlaw({ 1, 2, 3 }, { 1, 0 / 0, 3 }) end,
-    "y[1] = ")
+    "at point 2: power law needs y > 0")
   T.raises(function()
     sl.fit.powerlaw({ 1, 2, 3 }, { 1, 2, 3 }, { weights = { 1, 1 } })
   end, "weights has 2 values for 3 observations")
