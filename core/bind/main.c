@@ -54,13 +54,13 @@ static lua_State *globalL;
 static volatile sig_atomic_t got_sigint;
 
 /* --safe, --max-memory, --max-time (0: no limit) */
-/* Set around lua_close: 1 closing, 2 closed (the timer may still tick). */
-static volatile sig_atomic_t closing;
 static struct {
   int safe;
   size_t max_memory;
   double max_time;
 } lim;
+/* Set around lua_close: 1 closing, 2 closed (the timer may still tick). */
+static volatile sig_atomic_t closing;
 #define SAFE_MAX_MEMORY ((size_t)4 << 30)
 #define SAFE_MAX_TIME 60.0
 /* The memory count of the running state (reset for every state). */
@@ -143,10 +143,11 @@ static void laction(int sig) {
 /*
  * SIGALRM.  The first one (the deadline) sets the stopping hook, noticed
  * at the next Lua instruction.  A later one means the code still runs: a
- * C computation (the core cannot be cancelled) or a loop in a coroutine
- * (the hook is on the main thread).  It ends the process, unless a file
- * is being written (the writers rename a temporary file into place: the
- * next tick decides).
+ * C computation (the core cannot be cancelled), a loop in a coroutine
+ * (the hook is on the main thread) or in a finalizer (Lua runs them with
+ * hooks off).  It ends the process, unless a file is being written (the
+ * writers rename a temporary file into place: the next tick decides).
+ * While the state closes, the first tick already ends it.
  */
 static void on_alarm(int sig) {
   (void)sig;

@@ -180,7 +180,9 @@ int sclb_writing(void) { return writing != 0; }
  * A writer of scalelua.core behind its guard.  Upvalues: the original, the
  * index of its path argument, its name, the output directory (nil: no
  * check, only the mark that a file is being written, which keeps the hard
- * stop of --max-time away from a half-written file).  The original runs
+ * stop of --max-time away from a half-written file), whether "-" is
+ * standard output for it (the CSV and JSON writers; for the renderer it
+ * would be a file name).  The original runs
  * under pcall so the mark is always cleared; an argument error names the
  * writer, which the original, called from here, cannot know.
  */
@@ -188,7 +190,7 @@ static int guarded_writer(lua_State *L) {
   int idx = (int)lua_tointeger(L, lua_upvalueindex(2));
   const char *fn = lua_tostring(L, lua_upvalueindex(3));
   const char *path = luaL_checkstring(L, idx);
-  int file = strcmp(path, "-") != 0; /* "-": standard output */
+  int file = strcmp(path, "-") != 0 || !lua_toboolean(L, lua_upvalueindex(5));
   if (file && lua_type(L, lua_upvalueindex(4)) == LUA_TSTRING)
     check_write(L, lua_tostring(L, lua_upvalueindex(4)), fn, path, 0);
   int n = lua_gettop(L);
@@ -210,7 +212,7 @@ static int guarded_writer(lua_State *L) {
 
 /* Put the guard around field name of the table at t (path at idx). */
 static void guard_field(lua_State *L, int t, const char *name, int idx,
-                        const char *root) {
+                        const char *root, int dash) {
   if (lua_getfield(L, t, name) != LUA_TFUNCTION) {
     lua_pop(L, 1);
     return;
@@ -221,7 +223,8 @@ static void guard_field(lua_State *L, int t, const char *name, int idx,
     lua_pushstring(L, root);
   else
     lua_pushnil(L);
-  lua_pushcclosure(L, guarded_writer, 4);
+  lua_pushboolean(L, dash);
+  lua_pushcclosure(L, guarded_writer, 5);
   lua_setfield(L, t, name);
 }
 
@@ -241,13 +244,13 @@ void sclb_guard_writers(lua_State *L, const char *root) {
   lua_pushliteral(L, "scalelua.core");
   lua_call(L, 1, 1);
   int core = lua_gettop(L);
-  guard_field(L, core, "render", 3, root);
-  guard_field(L, core, "write_csv", 2, root);
-  guard_field(L, core, "write_json", 1, root);
+  guard_field(L, core, "render", 3, root, 0);
+  guard_field(L, core, "write_csv", 2, root, 1);
+  guard_field(L, core, "write_json", 1, root, 1);
   luaL_getmetatable(L, SCLB_TABLE);
   if (lua_type(L, -1) == LUA_TTABLE &&
       lua_getfield(L, -1, "__methods") == LUA_TTABLE)
-    guard_field(L, lua_gettop(L), "write_csv", 2, root);
+    guard_field(L, lua_gettop(L), "write_csv", 2, root, 1);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushvalue(L, core);
   lua_pushcclosure(L, guarded_core, 1);
