@@ -56,14 +56,18 @@ static inline int np_digit(unsigned char c) { return (unsigned)(c - '0') < 10; }
  * the digits are moved to the top of a little-endian word, and three
  * multiplications combine pairs, quads and octets of digits.
  */
-static inline uint64_t digits8(const unsigned char *q, unsigned n) {
+static inline uint64_t digits8w(uint64_t v, unsigned n) {
   if (n == 0) return 0;
-  uint64_t v;
-  memcpy(&v, q, 8);
   v <<= 8 * (8 - n);
   v = ((v & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
   v = ((v & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
   return ((v & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+}
+
+static inline uint64_t digits8(const unsigned char *q, unsigned n) {
+  uint64_t v;
+  memcpy(&v, q, 8);
+  return digits8w(v, n);
 }
 
 /* The value of n <= 16 digits at q (16 bytes readable). */
@@ -96,18 +100,32 @@ static inline int parse_prefix(const char *s, const char *end, double *out,
     unsigned dm = digit_mask(p);
     unsigned n1 = (unsigned)__builtin_ctz(~dm);
     if (n1 == 16) goto scalar_int; /* 16+ digits: count them one by one */
-    m = digits16(p, n1);
+    const unsigned char *d0 = p;
     p += n1;
     nd = n1;
-    if (*p == '.') {
-      unsigned n2 = (unsigned)__builtin_ctz(~(dm >> (n1 + 1)));
-      if (n1 + 1 + n2 >= 16) goto scalar_tail; /* may go on: count on */
-      if (n1 + n2 > 19) return 0;
-      m = m * pow10_int[n2] + digits16(p + 1, n2);
-      p += 1 + n2;
-      fd = n2;
-      nd += n2;
+    if (*p != '.') {
+      m = digits16(d0, n1);
+      goto exponent;
     }
+    unsigned n2 = (unsigned)__builtin_ctz(~(dm >> (n1 + 1)));
+    if (n1 + 1 + n2 >= 16) { /* may go on: count on */
+      m = digits16(d0, n1);
+      goto scalar_tail;
+    }
+    if (n1 + n2 > 19) return 0;
+    if (n1 + n2 <= 8) {
+      /* "12.345": one conversion of the digits with the point taken
+         out (the word at d0 + 1 supplies those after it). */
+      uint64_t lo, hi, keep = n1 ? ~0ULL >> (64 - 8 * n1) : 0;
+      memcpy(&lo, d0, 8);
+      memcpy(&hi, d0 + 1, 8);
+      m = digits8w((lo & keep) | (hi & ~keep), n1 + n2);
+    } else {
+      m = digits16(d0, n1) * pow10_int[n2] + digits16(p + 1, n2);
+    }
+    p += 1 + n2;
+    fd = n2;
+    nd += n2;
     goto exponent;
   }
 #endif
