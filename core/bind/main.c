@@ -236,7 +236,7 @@ static void format_size(char *buf, size_t len, size_t n) {
     u++;
   }
   if (u < 0)
-    snprintf(buf, len, "%zu bytes", n);
+    snprintf(buf, len, "%zu byte%s", n, n == 1 ? "" : "s");
   else if (v == floor(v))
     snprintf(buf, len, "%.0f %s", v, unit[u]);
   else

@@ -3,7 +3,8 @@
 # once, a long C call when it returns; after it the next command works
 # (no hook left behind).  Non-interactively SIGINT ends a run with
 # "interrupted!" and status 1, and a second one kills a C call that never
-# returns.  --max-time in the REPL stops one line and the session goes on.
+# returns.  --max-time and --max-memory in the REPL stop one line and the
+# session goes on.
 # The REPL is driven through tmux (scripts/install-deps installs it), else
 # through script(1).  Every wait is bounded.
 . tests/examples/common.inc
@@ -160,7 +161,7 @@ if [ -z "$SCALELUA_TEST_NO_TMUX" ] && command -v tmux >/dev/null 2>&1; then
   key Enter
   check "scalelua works after interrupts" wait_for 1 'rows 96'
 
-  check "REPL with --max-time 1" start --max-time 1
+  check "REPL with --max-time 1 --max-memory 64M" start --max-time 1 --max-memory 64M
   type 'while true do end'
   key Enter
   check "a line stopped by the time limit" wait_for 1 'time limit of 1 s reached'
@@ -170,6 +171,12 @@ if [ -z "$SCALELUA_TEST_NO_TMUX" ] && command -v tmux >/dev/null 2>&1; then
   type 'local n = 0 for i = 1, 1e6 do n = n + 1 end print("quick " .. n)'
   key Enter
   check "each line has its own time" wait_for 1 'quick 1000000'
+  type 'x = string.rep("x", 100 * 2^20)'
+  key Enter
+  check "a line stopped by the memory limit" wait_for 1 'memory limit of 64 MiB reached'
+  type 'y = string.rep("y", 10 * 2^20) print("then " .. #y)'
+  key Enter
+  check "the session goes on" wait_for 1 'then 10485760'
   key C-d
 else
   # script(1): the keystrokes in one timed stream; ^C reaches the
