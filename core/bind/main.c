@@ -822,16 +822,7 @@ static int pmain(lua_State *L) {
   lua_getfield(L, -1, "help");
   lua_setglobal(L, "help");
   lua_setglobal(L, "sl");
-  if (lim.safe) {
-    /* scalelua.help keeps debug.getregistry for itself: load it first */
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "scalelua.help");
-    if (report(L, docall(L, 1, 0)) != LUA_OK) {
-      a->status = 1;
-      return 0;
-    }
-    sclb_sandbox(L, root);
-  }
+  if (lim.safe) sclb_sandbox(L, root);
 
   int end = script ? script : argc;
   for (int i = 1; i < end; i++) {

@@ -4,9 +4,6 @@
 --   help(sl.fit.powerlaw)   one entry (also help("fit.powerlaw"))
 --   help(t), help("Table")  a kind of object and its methods
 local M = {}
--- Kept from load time: `scalelua --safe` loads this module, then takes the
--- debug library away from recipes.
-local getregistry = debug.getregistry
 
 -- Entries: "name" for sl.name, "Kind:method" for methods.  The first line
 -- is the call, the rest says what it does.
@@ -189,11 +186,21 @@ M.kinds = {
 
 local function sl_module() return package.loaded["scalelua"] end
 
+-- The metatables of Table and Column, taken from a small Table (not from
+-- the registry: `scalelua --safe` leaves no debug.getregistry).
+local object_mts
+local function object_metatables()
+  if not object_mts then
+    local t = require("scalelua.core").read_csv_string("a\n1")
+    object_mts = { Table = getmetatable(t), Column = getmetatable(t.a) }
+  end
+  return object_mts
+end
+
 -- The methods table of each kind of object.
 local function method_tables()
-  local reg = getregistry()
   local out = {}
-  for kind, mt in pairs({ Table = reg["scalelua.Table"], Column = reg["scalelua.Column"] }) do
+  for kind, mt in pairs(object_metatables()) do
     out[kind] = type(mt) == "table" and rawget(mt, "__methods") or {}
   end
   local ok, recipe = pcall(require, "scalelua.recipe")

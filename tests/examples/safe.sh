@@ -110,6 +110,11 @@ true	true	C
 tb
 function"
 check "  (exit 0)" [ "$rc" -eq 0 ]
+run --safe -e 'help("Table") t = sl.read_csv_string("x,y\n1,2")
+print(table.concat(require("scalelua.help").complete("t:gr"), " "))'
+check "help and completion work in the sandbox" sh -c \
+  '[ "$1" -eq 0 ] && grep -q "^Table: named columns" "$2" && grep -qx "t:group_by" "$2"' \
+  - "$rc" "$tmp/o"
 safe 'local c = package.preload["scalelua.core"]()
 print(c == require("scalelua.core"))
 c.write_json("/tmp/scalelua-safe-escape.json", {1})'
