@@ -245,7 +245,7 @@ static void csvopts(lua_State *L, int idx, scl_csv_opts *o, const char *fn) {
 
 /*
  * The progress bar of long reads: on standard error, only when it is a
- * terminal (a log file or a pipe gets nothing), only for inputs of at
+ * terminal (a log file, a pipe or TERM=dumb gets nothing), for inputs of at
  * least PBAR_MIN bytes, redrawn at most ten times a second and cleared
  * at the end, so a finished read leaves the terminal as it was.
  */
@@ -312,7 +312,8 @@ static void pbar_update(void *ud, double f) {
 static void pbar_start(lua_State *L, int idx, scl_csv_opts *o, pbar *b,
                        int want) {
   memset(b, 0, sizeof *b);
-  if (want == 0 || !isatty(2)) return;
+  const char *term = getenv("TERM"); /* a dumb terminal has no erase-line */
+  if (want == 0 || !isatty(2) || (term && strcmp(term, "dumb") == 0)) return;
   b->total = input_bytes(L, idx);
   if (b->total <= 0 || (want < 0 && b->total < PBAR_MIN)) return;
   const char *p = lua_type(L, idx) == LUA_TTABLE ? "read_csv"

@@ -62,6 +62,10 @@ if command -v script >/dev/null 2>&1; then
   check "tty, 10 MB, progress = true: a bar" has_bar "$tmp/forced.out"
   check "tty, progress = true: cleared" \
     cleared_before "$tmp/forced.out" "$small_rows"
+  read_recipe "$tmp/small.csv" "{ progress = true }"
+  TERM=dumb script -qec "\"$SL\" \"$tmp/r.lua\"" /dev/null </dev/null \
+    >"$tmp/dumb.out"
+  check "tty, TERM=dumb: no bar" no_bar "$tmp/dumb.out" "$small_rows"
   on_tty off "$tmp/big.csv" "{ progress = false }"
   check "tty, 70 MB, progress = false: no bar" no_bar "$tmp/off.out" \
     "$big_rows"
