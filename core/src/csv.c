@@ -1015,8 +1015,8 @@ typedef struct worker {
   unsigned char *text;   /* per column: text met in a guessed column */
   size_t released, next_report;
   _Atomic size_t done;   /* bytes parsed, for the progress callback */
+  int on_caller;         /* taken by the calling thread (it reports) */
   int rc;
-  pthread_t th;
 } worker;
 
 /*
@@ -1133,8 +1133,8 @@ static void release_range(const source *s, size_t from, size_t *released,
 }
 
 /*
- * Every 65536 rows: give back parsed pages and call the progress
- * callback (only from the calling thread: worker 0 is that thread).
+ * Every 65536 rows and at the end of a range: give back parsed pages and
+ * call the progress callback (only from the calling thread).
  */
 static void report(ingest *g, const tok *tk, source *s, worker *w) {
   const scl_csv_opts *o = g->r.o;
@@ -1143,7 +1143,7 @@ static void report(ingest *g, const tok *tk, source *s, worker *w) {
     w->next_report = w->row + 65536;
     release_range(s, w->a, &w->released, tk->pos);
     atomic_store_explicit(&w->done, tk->pos - w->a, memory_order_relaxed);
-    if (w != g->ws) return;
+    if (!w->on_caller) return;
     done = g->done + g->ws[0].a;
     for (size_t i = 0; i < g->nws; i++)
       done += atomic_load_explicit(&g->ws[i].done, memory_order_relaxed);
@@ -1399,28 +1399,60 @@ static void *parse_main(void *arg) {
   if (!w->rc && w->row != w->base + w->count)
     w->rc = scli_error(w->ctx, SCL_EINVAL, "%s: records miscounted",
                        w->s->name);
+  if (!w->rc) report(g, &tk, w->s, w);
   tok_free(&tk);
   return NULL;
 }
 
-/* Run fn on workers [0, n): 1..n-1 on threads, 0 on this one. */
-static void run_workers(worker *ws, size_t n, void *(*fn)(void *)) {
-  int started[64];
-  for (size_t i = 1; i < n; i++)
-    started[i] = pthread_create(&ws[i].th, NULL, fn, &ws[i]) == 0;
-  fn(&ws[0]);
-  for (size_t i = 1; i < n; i++) {
-    if (started[i])
-      pthread_join(ws[i].th, NULL);
-    else
-      fn(&ws[i]); /* no thread to be had: do it here */
+/* Ranges [0, n) handed out in order to the threads that ask. */
+typedef struct pool {
+  worker *ws;
+  size_t n;
+  atomic_size_t next;
+  void *(*fn)(void *);
+} pool;
+
+static void pool_work(pool *p, int caller) {
+  for (;;) {
+    size_t i = atomic_fetch_add(&p->next, 1);
+    if (i >= p->n) return;
+    p->ws[i].on_caller = caller;
+    p->fn(&p->ws[i]);
   }
+}
+
+static void *pool_main(void *arg) {
+  pool_work(arg, 0);
+  return NULL;
+}
+
+/*
+ * Run fn on workers [0, n) with nth threads, this one among them: each
+ * takes the next range nobody has taken, so a thread slowed down by
+ * other work on the machine simply takes fewer ranges.  Threads that
+ * cannot be created leave their share to the others.
+ */
+static void run_workers(worker *ws, size_t n, size_t nth,
+                        void *(*fn)(void *)) {
+  pool p = {ws, n, 0, fn};
+  atomic_init(&p.next, 0);
+  pthread_t th[64];
+  int started[64] = {0};
+  if (nth > n) nth = n;
+  if (nth > 64) nth = 64;
+  for (size_t i = 1; i < nth; i++)
+    started[i] = pthread_create(&th[i], NULL, pool_main, &p) == 0;
+  pool_work(&p, 1);
+  for (size_t i = 1; i < nth; i++)
+    if (started[i]) pthread_join(th[i], NULL);
 }
 
 /*
  * Read the rest of source s from tk->pos (a record start, no quote seen
  * yet) with up to nth threads.  The bytes are cut into ranges at line
- * ends; the threads first count each range's records (so every range
+ * ends (four a thread, handed out in order to whichever thread is free,
+ * so that one slowed by other work on the machine does less of it); the
+ * threads first count each range's records (so every range
  * knows its first row and writes straight into the table's columns: no
  * copies, no extra memory), then parse them.  From the first range that
  * holds a quote on, the caller reads on alone, since a quoted line end
@@ -1430,18 +1462,22 @@ static void run_workers(worker *ws, size_t n, void *(*fn)(void *)) {
  */
 static int read_parallel(ingest *g, tok *tk, source *s, size_t nth) {
   const unsigned char *b = s->data;
-  size_t start = tk->pos, len = s->len;
-  if (len - start < 2 * MIN_CHUNK) return SCL_OK;
-  if (nth > (len - start) / MIN_CHUNK) nth = (len - start) / MIN_CHUNK;
+  size_t start = tk->pos, len = s->len, span = len - start;
+  if (span < 2 * MIN_CHUNK) return SCL_OK;
+  if (nth > span / MIN_CHUNK) nth = span / MIN_CHUNK;
   if (nth > 64) nth = 64;
+  /* Four ranges a thread (of 2 MiB at least) for the pool to balance. */
+  size_t nr = nth * 4;
+  if (nr > span / (4 * MIN_CHUNK)) nr = span / (4 * MIN_CHUNK);
+  if (nr < nth) nr = nth;
   scl_ctx *ctx = g->ctx;
-  worker *ws = scli_calloc(ctx, nth, sizeof *ws);
+  worker *ws = scli_calloc(ctx, nr, sizeof *ws);
   if (!ws) return scli_oom(ctx);
   lockalloc la = {ctx, PTHREAD_MUTEX_INITIALIZER};
   size_t n = 0, at = start;
   int rc = SCL_OK;
-  for (size_t i = 0; i < nth && at < len; i++) {
-    size_t e = i + 1 == nth ? len : start + (len - start) / nth * (i + 1);
+  for (size_t i = 0; i < nr && at < len; i++) {
+    size_t e = i + 1 == nr ? len : start + span / nr * (i + 1);
     if (e < at) e = at;
     while (e < len && b[e] != '\n' && b[e] != '\r') e++;
     while (e < len && (b[e] == '\n' || b[e] == '\r')) e++;
@@ -1452,7 +1488,7 @@ static int read_parallel(ingest *g, tok *tk, source *s, size_t nth) {
     at = e;
     n++;
   }
-  run_workers(ws, n, count_main);
+  run_workers(ws, n, nth, count_main);
   size_t nq = 0;
   while (nq < n && !ws[nq].hasq) nq++;
   if (nq < 2) goto done; /* not worth it: read on alone */
@@ -1492,7 +1528,7 @@ static int read_parallel(ingest *g, tok *tk, source *s, size_t nth) {
 
   g->ws = ws;
   g->nws = nq;
-  run_workers(ws, nq, parse_main);
+  run_workers(ws, nq, nth, parse_main);
   g->ws = NULL;
   g->nws = 0;
   for (size_t i = 0; i < nq; i++)
@@ -1540,7 +1576,7 @@ done:
     if (ws[i].text) scli_free(ctx, ws[i].text, g->noc ? g->noc : 1);
     scl_ctx_free(ws[i].ctx);
   }
-  scli_free(ctx, ws, nth * sizeof *ws);
+  scli_free(ctx, ws, nr * sizeof *ws);
   pthread_mutex_destroy(&la.mu);
   return rc;
 }
