@@ -904,16 +904,6 @@ static void prefault_rows(ingest *g, size_t from, size_t to) {
 #endif
 }
 
-/* Fault in the rows of the next two report intervals (one thread). */
-static void prefault_ahead(ingest *g) {
-  size_t to = g->nrows + 2 * 65536;
-  if (to > g->cap) to = g->cap;
-  if (to > g->faulted) {
-    prefault_rows(g, g->faulted > g->nrows ? g->faulted : g->nrows, to);
-    g->faulted = to;
-  }
-}
-
 /*
  * Make room for more rows.  The row count is estimated from the bytes
  * read so far, and room for that many (plus 2%) is made at once: small
@@ -937,10 +927,18 @@ static int grow_rows(ingest *g, size_t consumed) {
   if (rc) return rc;
   g->cap = want;
   refresh_ptrs(g);
-  prefault_ahead(g);
   return SCL_OK;
 }
 
+/* Fault in the rows of the next two report intervals (one thread). */
+static void prefault_ahead(ingest *g) {
+  size_t to = g->nrows + 2 * 65536;
+  if (to > g->cap) to = g->cap;
+  if (to > g->faulted) {
+    prefault_rows(g, g->faulted > g->nrows ? g->faulted : g->nrows, to);
+    g->faulted = to;
+  }
+}
 
 /*
  * Column k held numbers up to row `row` and now meets text: make it a
