@@ -692,7 +692,6 @@ typedef struct ingest {
   int have_filecode;
   size_t total, done;  /* bytes: all sources, sources finished */
   size_t next_report;  /* progress and page release, in rows */
-  size_t faulted;      /* rows whose column pages are faulted in */
   size_t nthreads;     /* for large quote-free sources */
   struct worker *ws;   /* the threads at work, for progress */
   size_t nws;
@@ -875,9 +874,8 @@ static int check_header(ingest *g, tok *tk, const source *s) {
  * (MADV_POPULATE_WRITE, Linux 5.14+) instead of one page fault per 4 KiB
  * page as the rows are written: for a 1 GB log that is ~190000 faults
  * and a tenth of the reader's CPU time.  Only a hint: small ranges, other
- * systems and kernels without it skip it.  Callers fault in only rows
- * about to be written (a thread's range, the next two report intervals),
- * so RSS does not grow beyond what the table will hold.
+ * systems and kernels without it skip it.  RSS is unchanged, since every
+ * row of the range is about to be written.
  */
 static void prefault_rows(ingest *g, size_t from, size_t to) {
 #ifdef __linux__
@@ -905,39 +903,26 @@ static void prefault_rows(ingest *g, size_t from, size_t to) {
 }
 
 /*
- * Make room for more rows.  The row count is estimated from the bytes
- * read so far, and room for that many (plus 2%) is made at once: small
- * blocks of memory grow by copying (only big ones are remapped), and
- * steps of an eighth would copy a 10 MB log's columns eight times over.
- * A wrong guess costs little: below it the steps of an eighth go on, and
- * room beyond it is address space, not memory (pages are touched only
- * as rows are written, see prefault_ahead; the table is shrunk at the
- * end).  Near the end of the input the estimate also caps the step, so
- * the last one is not an eighth too big.
+ * Make room for more rows.  Steps of an eighth keep the overshoot (the
+ * memory peak above the final size) small; glibc grows big blocks with
+ * mremap, so the steps copy nothing.  Near the end of the input the
+ * estimate from the bytes read so far takes over, so the last step is
+ * not an eighth too big.
  */
 static int grow_rows(ingest *g, size_t consumed) {
   size_t want = g->cap + (g->cap / 8 > 4096 ? g->cap / 8 : 4096);
-  if (consumed > 0 && g->total > consumed) {
+  if (consumed > g->total / 2) {
     double est = (double)g->nrows * ((double)g->total / (double)consumed);
-    size_t e = (size_t)(est * (consumed > g->total / 2 ? 1.01 : 1.02)) + 1024;
-    if (consumed > g->total / 2 ? e > g->cap && e < want : e > want)
-      want = e;
+    size_t e = (size_t)(est * 1.01) + 1024;
+    if (e > g->cap && e < want) want = e;
   }
   int rc = scli_table_reserve(g->t, want);
   if (rc) return rc;
+  size_t old = g->cap;
   g->cap = want;
   refresh_ptrs(g);
+  prefault_rows(g, old, want);
   return SCL_OK;
-}
-
-/* Fault in the rows of the next two report intervals (one thread). */
-static void prefault_ahead(ingest *g) {
-  size_t to = g->nrows + 2 * 65536;
-  if (to > g->cap) to = g->cap;
-  if (to > g->faulted) {
-    prefault_rows(g, g->faulted > g->nrows ? g->faulted : g->nrows, to);
-    g->faulted = to;
-  }
 }
 
 /*
@@ -1165,7 +1150,6 @@ static void report(ingest *g, const tok *tk, source *s, worker *w) {
   } else {
     g->next_report = g->nrows + 65536;
     release_range(s, 0, &s->released, tk->pos);
-    prefault_ahead(g);
     done = g->done + tk->pos;
   }
   if (o->progress && o->progress_fn && g->total)
