@@ -40,8 +40,11 @@ static int l_envelope(lua_State *L) {
     }
   }
   lua_settop(L, 1);
-  size_t nc = (size_t)luaL_len(L, 1);
+  size_t nc = (size_t)luaL_len(L, 1), total = 0;
   scl_curve *curves = lua_newuserdatauv(L, (nc ? nc : 1) * sizeof *curves, 0);
+  /* Each curve's name for the result, or its index as text. */
+  const char **names = lua_newuserdatauv(L, (nc ? nc : 1) * sizeof *names, 0);
+  char(*index)[24] = lua_newuserdatauv(L, (nc ? nc : 1) * sizeof *index, 0);
   for (size_t i = 0; i < nc; i++) {
     luaL_checkstack(L, 8, "too many curves");
     if (lua_geti(L, 1, (lua_Integer)i + 1) != LUA_TTABLE)
@@ -59,63 +62,50 @@ static int l_envelope(lua_State *L) {
       luaL_error(L, "envelope: curve %d: x has %d values, y has %d", (int)i + 1,
                  (int)nx, (int)ny);
     curves[i].n = nx; /* the vectors stay on the stack until we return */
+    total += nx;
+    if (lua_getfield(L, ci, "name") == LUA_TSTRING) {
+      names[i] = lua_tostring(L, -1); /* anchored on the stack too */
+    } else {
+      snprintf(index[i], sizeof index[i], "%d", (int)i + 1);
+      names[i] = index[i];
+    }
   }
+  /*
+   * Everything that can raise comes before the envelope is computed: the
+   * result Table, and room for its curve names (GRID gives at most `grid`
+   * points, POINTS at most one per input point).
+   */
+  size_t cap = o.mode == SCL_ENV_GRID ? o.grid : total;
+  const char **which = lua_newuserdatauv(L, (cap ? cap : 1) * sizeof *which, 0);
+  sclb_table *u = lua_newuserdatauv(L, sizeof *u, 0);
+  u->t = NULL;
+  luaL_setmetatable(L, SCLB_TABLE);
+  if (scl_table_new(ctx, &u->t) != SCL_OK) return sclb_fail(L, ctx);
   scl_envelope *e = NULL;
   if (scl_envelope_compute(ctx, curves, nc, &o, &e) != SCL_OK)
     return sclb_fail(L, ctx);
-  /* copy into Lua-owned memory before anything can raise */
-  double *x = lua_newuserdatauv(L, (e->n ? e->n : 1) * sizeof *x, 0);
-  double *y = lua_newuserdatauv(L, (e->n ? e->n : 1) * sizeof *y, 0);
-  size_t *which = lua_newuserdatauv(L, (e->n ? e->n : 1) * sizeof *which, 0);
   size_t n = e->n, excluded = e->excluded;
-  memcpy(x, e->x, n * sizeof *x);
-  memcpy(y, e->y, n * sizeof *y);
-  memcpy(which, e->curve, n * sizeof *which);
+  int rc = n > cap ? scl_ctx_error(ctx, SCL_EINVAL, "envelope: %zu points "
+                                   "for at most %zu", n, cap)
+                   : SCL_OK;
+  for (size_t i = 0; i < n && !rc; i++) which[i] = names[e->curve[i]];
+  if (!rc) rc = scl_table_set_numbers(u->t, "x", e->x, n);
+  if (!rc) rc = scl_table_set_numbers(u->t, "y", e->y, n);
+  if (!rc) rc = scl_table_set_strings(u->t, "curve", which, n);
   scl_envelope_free(ctx, e);
-  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
-  lua_getfield(L, -1, "scalelua.core");
-  lua_getfield(L, -1, "table");
-  lua_call(L, 0, 1);
-  int t = lua_gettop(L);
-  lua_getfield(L, t, "set");
-  lua_pushvalue(L, t);
-  lua_pushliteral(L, "x");
-  sclb_pushnumbers(L, x, n);
-  lua_call(L, 3, 0);
-  lua_getfield(L, t, "set");
-  lua_pushvalue(L, t);
-  lua_pushliteral(L, "y");
-  sclb_pushnumbers(L, y, n);
-  lua_call(L, 3, 0);
-  lua_getfield(L, t, "set");
-  lua_pushvalue(L, t);
-  lua_pushliteral(L, "curve");
-  lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
-    lua_geti(L, 1, (lua_Integer)which[i] + 1);
-    if (lua_getfield(L, -1, "name") != LUA_TSTRING) {
-      lua_pop(L, 1);
-      lua_pushfstring(L, "%d", (int)which[i] + 1);
-    }
-    lua_remove(L, -2);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  lua_call(L, 3, 0);
-  lua_pushvalue(L, t);
+  if (rc != SCL_OK) return sclb_fail(L, ctx);
   lua_pushinteger(L, (lua_Integer)excluded);
   return 2;
 }
 
 /*
- * smooth(kind, y, param [, x]) -> array
- *   kind "ema" (param alpha), "trailing" (window), "proportional" (frac, x)
+ * Smooth the y at stack index 2 (n values) into out, as arguments 1, 3
+ * and 4 say; raises on bad arguments or a core failure.
  */
-static int l_smooth(lua_State *L) {
+static void smooth_into(lua_State *L, const double *y, size_t n,
+                        double *out) {
   scl_ctx *ctx = sclb_ctx(L);
   const char *kind = luaL_checkstring(L, 1);
-  size_t n;
-  const double *y = sclb_checkvector(L, 2, &n, "y");
-  double *out = lua_newuserdatauv(L, (n ? n : 1) * sizeof *out, 0);
   int rc;
   if (strcmp(kind, "ema") == 0) {
     rc = scl_smooth_ema(ctx, y, n, luaL_checknumber(L, 3), out);
@@ -129,14 +119,53 @@ static int l_smooth(lua_State *L) {
     if (nx != n) luaL_error(L, "smooth: x has %d values, y has %d", (int)nx, (int)n);
     rc = scl_smooth_proportional(ctx, x, y, n, luaL_checknumber(L, 3), out);
   } else {
-    return luaL_argerror(L, 1, "want \"ema\", \"trailing\" or \"proportional\"");
+    luaL_argerror(L, 1, "want \"ema\", \"trailing\" or \"proportional\"");
+    return;
   }
-  if (rc != SCL_OK) return sclb_fail(L, ctx);
+  if (rc != SCL_OK) sclb_fail(L, ctx);
+}
+
+/*
+ * smooth(kind, y, param [, x]) -> array
+ *   kind "ema" (param alpha), "trailing" (window), "proportional" (frac, x)
+ */
+static int l_smooth(lua_State *L) {
+  luaL_checkstring(L, 1);
+  size_t n;
+  const double *y = sclb_checkvector(L, 2, &n, "y");
+  double *out = lua_newuserdatauv(L, (n ? n : 1) * sizeof *out, 0);
+  smooth_into(L, y, n, out);
   sclb_pushnumbers(L, out, n);
   return 1;
 }
 
+/*
+ * smooth_column(kind, y, param [, x]) -> Column
+ *   The same, into a new Column named as y (when y is a Column) or
+ *   "value": the experiment keeps its curves as Columns.
+ */
+static int l_smooth_column(lua_State *L) {
+  scl_ctx *ctx = sclb_ctx(L);
+  luaL_checkstring(L, 1);
+  size_t n;
+  const double *y = sclb_checkvector(L, 2, &n, "y");
+  sclb_table *yc = luaL_testudata(L, 2, SCLB_COLUMN);
+  const char *name = yc ? scl_table_colname(yc->t, 0) : "value";
+  sclb_table *u = lua_newuserdatauv(L, sizeof *u, 0);
+  u->t = NULL;
+  luaL_setmetatable(L, SCLB_COLUMN);
+  double *out;
+  if (scl_table_new(ctx, &u->t) != SCL_OK ||
+      scl_table_add_numbers(u->t, name, n, &out) != SCL_OK)
+    return sclb_fail(L, ctx);
+  smooth_into(L, y, n, out);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
-    {"envelope", l_envelope}, {"smooth", l_smooth}, {NULL, NULL}};
+    {"envelope", l_envelope},
+    {"smooth", l_smooth},
+    {"smooth_column", l_smooth_column},
+    {NULL, NULL}};
 
 void sclb_open_envelope(lua_State *L) { luaL_setfuncs(L, funcs, 0); }

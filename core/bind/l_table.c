@@ -9,6 +9,7 @@
 #include "bind.h"
 
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -673,21 +674,19 @@ static int t_select(lua_State *L) {
   return 1;
 }
 
-/* Key of row r over the grouping columns at stack idx..idx+ng-1. */
-static void pushkey(lua_State *L, const scl_table *t, const int *cols, int ng,
-                    size_t r) {
-  if (ng == 1) {
-    pushcell(L, t, (size_t)cols[0], r);
-    return;
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int g = 0; g < ng; g++) {
-    if (g) luaL_addchar(&b, '\x1f');
-    pushcell(L, t, (size_t)cols[g], r);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
+/* The groups of a group_by call, freed by __gc if a raise comes first. */
+typedef struct {
+  scl_ctx *ctx;
+  scl_groups *g;
+} groups_ud;
+
+#define GROUPS_MT "scalelua.Groups"
+
+static int groups_gc(lua_State *L) {
+  groups_ud *u = luaL_checkudata(L, 1, GROUPS_MT);
+  scl_groups_free(u->ctx, u->g);
+  u->g = NULL;
+  return 0;
 }
 
 static int groups_iter(lua_State *L) {
@@ -702,77 +701,88 @@ static int groups_iter(lua_State *L) {
 }
 
 /*
- * t:group_by(col, ...) -> iterator of key, subtable in first-appearance
- * order.  With several columns the key is an array of their values.
+ * The column indices of the option `columns` (an array of names) of the
+ * options table at idx, in a scratch array pushed on the stack.
+ */
+static size_t *group_columns(lua_State *L, const scl_table *t, int idx,
+                             size_t *n) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING ||
+        strcmp(lua_tostring(L, -1), "columns") != 0)
+      luaL_error(L, "group_by: unknown option '%s'",
+                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+  }
+  lua_getfield(L, idx, "columns");
+  size_t k;
+  const char **names = strarray(L, -1, &k, "columns");
+  size_t *cols = scratch(L, k * sizeof *cols);
+  for (size_t i = 0; i < k; i++) {
+    int c = scl_table_find(t, names[i]);
+    if (c < 0)
+      luaL_error(L, "group_by: option 'columns': no column '%s'", names[i]);
+    cols[i] = (size_t)c;
+    for (size_t j = 0; j < i; j++)
+      if (cols[j] == cols[i])
+        luaL_error(L, "group_by: option 'columns': '%s' named twice",
+                   names[i]);
+  }
+  *n = k;
+  return cols;
+}
+
+/*
+ * t:group_by(col, ... [, {columns = {names}}]) -> iterator of key, subtable
+ * Groups of equal key values (scl_table_group: NaN is one value) in order
+ * of first appearance, each a new Table of its rows in table order.  The
+ * key is the first row's value, or with several columns an array of
+ * them.  With `columns` the subtables hold only those columns.
  */
 static int t_group_by(lua_State *L) {
+  scl_ctx *ctx = sclb_ctx(L);
   scl_table *t = sclb_checktable(L, 1)->t;
-  int ng = lua_gettop(L) - 1;
+  int top = lua_gettop(L), opts = 0;
+  if (top >= 2 && lua_type(L, top) == LUA_TTABLE) opts = top--;
+  int ng = top - 1;
   luaL_argcheck(L, ng >= 1, 2, "group_by needs at least one column");
-  int *cols = scratch(L, (size_t)ng * sizeof *cols);
-  for (int g = 0; g < ng; g++) cols[g] = colindex(L, t, g + 2);
-  size_t nr = scl_table_nrows(t);
-  size_t *gid = scratch(L, nr * sizeof *gid);
-  int gid_i = lua_gettop(L);
-  lua_newtable(L); /* key -> group number */
-  int map = lua_gettop(L);
-  lua_newtable(L); /* group number -> first row */
-  int first = lua_gettop(L);
-  size_t ngroups = 0;
-  for (size_t r = 0; r < nr; r++) {
-    pushkey(L, t, cols, ng, r);
-    if (lua_type(L, -1) == LUA_TNUMBER && isnan(lua_tonumber(L, -1))) {
-      lua_pop(L, 1);
-      lua_pushliteral(L, "\x1fNaN"); /* NaN cannot be a Lua table key */
-    }
-    if (lua_rawget(L, map) == LUA_TNIL) {
-      lua_pop(L, 1);
-      pushkey(L, t, cols, ng, r);
-      if (lua_type(L, -1) == LUA_TNUMBER && isnan(lua_tonumber(L, -1))) {
-        lua_pop(L, 1);
-        lua_pushliteral(L, "\x1fNaN");
-      }
-      lua_pushinteger(L, (lua_Integer)ngroups);
-      lua_rawset(L, map);
-      lua_pushinteger(L, (lua_Integer)r);
-      lua_rawseti(L, first, (lua_Integer)ngroups + 1);
-      gid[r] = ngroups++;
-    } else {
-      gid[r] = (size_t)lua_tointeger(L, -1);
-      lua_pop(L, 1);
-    }
-  }
-  (void)gid_i;
-  /* counting sort of rows by group, keeping row order within groups */
-  size_t *start = scratch(L, (ngroups + 1) * sizeof *start);
-  size_t *rows = scratch(L, nr * sizeof *rows);
-  memset(start, 0, (ngroups + 1) * sizeof *start);
-  for (size_t r = 0; r < nr; r++) start[gid[r] + 1]++;
-  for (size_t g = 0; g < ngroups; g++) start[g + 1] += start[g];
-  size_t *fill = scratch(L, (ngroups + 1) * sizeof *fill);
-  memcpy(fill, start, (ngroups + 1) * sizeof *fill);
-  for (size_t r = 0; r < nr; r++) rows[fill[gid[r]]++] = r;
-  lua_createtable(L, (int)ngroups, 0);
+  size_t *cols = scratch(L, (size_t)ng * sizeof *cols);
+  for (int g = 0; g < ng; g++) cols[g] = (size_t)colindex(L, t, g + 2);
+  size_t nkeep = scl_table_ncols(t), *keep = NULL;
+  if (opts) keep = group_columns(L, t, opts, &nkeep);
+  groups_ud *gu = lua_newuserdatauv(L, sizeof *gu, 0);
+  gu->ctx = ctx;
+  gu->g = NULL;
+  luaL_setmetatable(L, GROUPS_MT);
+  int gu_idx = lua_gettop(L);
+  check_ok(L, ctx, scl_table_group(t, cols, (size_t)ng, &gu->g));
+  const scl_groups *G = gu->g;
+  lua_createtable(L, G->ngroups > INT_MAX ? INT_MAX : (int)G->ngroups, 0);
   int out = lua_gettop(L);
-  for (size_t g = 0; g < ngroups; g++) {
+  for (size_t g = 0; g < G->ngroups; g++) {
+    const size_t *rows = G->rows + G->start[g];
+    size_t n = G->start[g + 1] - G->start[g];
     lua_createtable(L, 2, 0);
-    lua_geti(L, first, (lua_Integer)g + 1);
-    size_t r0 = (size_t)lua_tointeger(L, -1);
-    lua_pop(L, 1);
     if (ng == 1) {
-      pushcell(L, t, (size_t)cols[0], r0);
+      pushcell(L, t, cols[0], rows[0]);
     } else {
       lua_createtable(L, ng, 0);
       for (int k = 0; k < ng; k++) {
-        pushcell(L, t, (size_t)cols[k], r0);
+        pushcell(L, t, cols[k], rows[0]);
         lua_rawseti(L, -2, k + 1);
       }
     }
     lua_rawseti(L, -2, 1);
-    pushtake(L, t, rows + start[g], start[g + 1] - start[g]);
+    sclb_table *u = newtable(L);
+    check_ok(L, ctx, keep ? scl_table_take_columns(t, keep, nkeep, rows, n,
+                                                   &u->t)
+                          : scl_table_take(t, rows, n, &u->t));
     lua_rawseti(L, -2, 2);
     lua_rawseti(L, out, (lua_Integer)g + 1);
   }
+  lua_pushcfunction(L, groups_gc); /* the row lists are no longer needed */
+  lua_pushvalue(L, gu_idx);
+  lua_call(L, 1, 0);
   lua_pushinteger(L, 0);
   lua_pushcclosure(L, groups_iter, 2);
   return 1;
@@ -1094,10 +1104,14 @@ static int c_arith(lua_State *L, scl_op op, const char *sym) {
   if (na != nb && na != 1 && nb != 1)
     luaL_error(L, "column %s column: lengths differ (%d and %d)", sym,
                (int)na, (int)nb);
-  double *out = scratch(L, n * sizeof *out);
-  check_ok(L, ctx, scl_vec_op(ctx, op, a, na, b, nb, out, n));
+  /* The result is computed straight into the new Column's storage. */
   sclb_table *ua = luaL_testudata(L, 1, SCLB_COLUMN);
-  pushnumcol(L, ua ? scl_table_colname(ua->t, 0) : "value", out, n);
+  const char *name = ua ? scl_table_colname(ua->t, 0) : "value";
+  sclb_table *u = newcolumn(L);
+  double *out;
+  check_ok(L, ctx, scl_table_new(ctx, &u->t));
+  check_ok(L, ctx, scl_table_add_numbers(u->t, name, n, &out));
+  check_ok(L, ctx, scl_vec_op(ctx, op, a, na, b, nb, out, n));
   return 1;
 }
 static int c_add(lua_State *L) { return c_arith(L, SCL_ADD, "+"); }
@@ -1246,6 +1260,10 @@ static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta,
 }
 
 void sclb_open_table(lua_State *L) {
+  luaL_newmetatable(L, GROUPS_MT);
+  lua_pushcfunction(L, groups_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   newmeta(L, SCLB_TABLE, table_meta, table_methods);
   newmeta(L, SCLB_COLUMN, column_meta, column_methods);
   luaL_setfuncs(L, funcs, 0);

@@ -193,6 +193,44 @@ SCL_API int scl_table_select(const scl_table *src, const char *const *names,
 SCL_API int scl_table_order(const scl_table *t, size_t col, int desc,
                             size_t *order);
 
+/*
+ * The rows of t grouped by equal values of columns cols[0..ncols), in one
+ * pass.  Groups are numbered in order of first appearance and keep their
+ * rows in table order: group g is rows[start[g] .. start[g + 1]), so its
+ * first row is rows[start[g]].  Strings are equal when their bytes are;
+ * numbers when ==, except that all NaN (missing) are one value, and -0
+ * and 0 are one.  A table without rows has no groups.  SCL_EINVAL for no
+ * column or one out of range.  Free the result with scl_groups_free(ctx,
+ * g), ctx being t's context.
+ */
+typedef struct scl_groups {
+  size_t ngroups;
+  size_t nrows;  /* rows grouped (the table's row count) */
+  size_t *start; /* ngroups + 1 offsets into rows */
+  size_t *rows;  /* nrows row indices, group after group */
+} scl_groups;
+SCL_API int scl_table_group(const scl_table *t, const size_t *cols,
+                            size_t ncols, scl_groups **out);
+SCL_API void scl_groups_free(scl_ctx *ctx, scl_groups *g);
+
+/*
+ * scl_table_take of columns cols[0..ncols) of src only, in that order (a
+ * column named twice or out of range: SCL_EINVAL).  Taking only the
+ * columns needed saves copying the rest of a wide table.
+ */
+SCL_API int scl_table_take_columns(const scl_table *src, const size_t *cols,
+                                   size_t ncols, const size_t *rows,
+                                   size_t n, scl_table **out);
+
+/*
+ * Add a numeric column of n values for the caller to fill in, or replace
+ * the column of that name, without copying anything: *v receives its
+ * storage (borrowed; the values are unspecified until written).  Row
+ * count rules as for scl_table_set_numbers.
+ */
+SCL_API int scl_table_add_numbers(scl_table *t, const char *name, size_t n,
+                                  double **v);
+
 /* -------------------------------------------------------------------- CSV */
 
 /*

@@ -395,6 +395,22 @@ int scl_table_set_numbers(scl_table *t, const char *name, const double *v,
   return SCL_OK;
 }
 
+int scl_table_add_numbers(scl_table *t, const char *name, size_t n,
+                          double **v) {
+  *v = NULL;
+  if (!name)
+    return scli_error(t->ctx, SCL_EINVAL, "add_numbers: NULL argument");
+  int rc = check_len(t, name, n);
+  if (rc) return rc;
+  column c;
+  if ((rc = column_init(t->ctx, &c, name, SCL_NUMBER, n))) return rc;
+  double *num = c.num;
+  if ((rc = table_put(t, &c))) return rc;
+  t->nrows = n;
+  *v = num;
+  return SCL_OK;
+}
+
 int scl_table_set_strings(scl_table *t, const char *name,
                           const char *const *v, size_t n) {
   if (!name || (n && !v))
@@ -574,8 +590,12 @@ static int copy_used_levels(scl_ctx *ctx, column *d, const column *s,
   return SCL_OK;
 }
 
-int scl_table_take(const scl_table *src, const size_t *rows, size_t n,
-                   scl_table **out) {
+/*
+ * Rows rows[0..n) of the columns cols[0..ncols) of src (NULL: all of them)
+ * as a new table: the one loop behind take, take_columns and group_by.
+ */
+static int take_cols(const scl_table *src, const size_t *cols, size_t ncols,
+                     const size_t *rows, size_t n, scl_table **out) {
   scl_ctx *ctx = src->ctx;
   *out = NULL;
   for (size_t i = 0; i < n; i++)
@@ -586,12 +606,14 @@ int scl_table_take(const scl_table *src, const size_t *rows, size_t n,
   scl_table *t;
   int rc = scl_table_new(ctx, &t);
   if (rc) return rc;
-  for (size_t j = 0; j < src->ncols && !rc; j++) {
-    const column *s = &src->cols[j];
+  for (size_t j = 0; j < ncols && !rc; j++) {
+    const column *s = &src->cols[cols ? cols[j] : j];
     column c;
     if ((rc = column_init(ctx, &c, s->name, s->type, n))) break;
     if (s->type == SCL_NUMBER) {
-      for (size_t i = 0; i < n; i++) c.num[i] = s->num[rows[i]];
+      const double *v = s->num;
+      double *d = c.num;
+      for (size_t i = 0; i < n; i++) d[i] = v[rows[i]];
     } else {
       size_t nl = s->nlev ? s->nlev : 1;
       uint32_t *used = scli_malloc(ctx, nl * sizeof *used);
@@ -620,6 +642,31 @@ int scl_table_take(const scl_table *src, const size_t *rows, size_t n,
   t->nrows = t->ncols ? n : 0;
   *out = t;
   return SCL_OK;
+}
+
+int scl_table_take(const scl_table *src, const size_t *rows, size_t n,
+                   scl_table **out) {
+  return take_cols(src, NULL, src->ncols, rows, n, out);
+}
+
+int scl_table_take_columns(const scl_table *src, const size_t *cols,
+                           size_t ncols, const size_t *rows, size_t n,
+                           scl_table **out) {
+  *out = NULL;
+  if (ncols && !cols)
+    return scli_error(src->ctx, SCL_EINVAL, "take_columns: NULL columns");
+  for (size_t j = 0; j < ncols; j++) {
+    if (cols[j] >= src->ncols)
+      return scli_error(src->ctx, SCL_EINVAL,
+                        "take_columns: no column %zu (the table has %zu)",
+                        cols[j] + 1, src->ncols);
+    for (size_t k = 0; k < j; k++)
+      if (cols[k] == cols[j])
+        return scli_error(src->ctx, SCL_EINVAL,
+                          "take_columns: column '%s' named twice",
+                          src->cols[cols[j]].name);
+  }
+  return take_cols(src, cols, ncols, rows, n, out);
 }
 
 /* An exact copy of column s (levels in the same order). */
@@ -784,6 +831,220 @@ done:
   scli_free(ctx, o2, n * sizeof *o2);
   if (lr) scli_free(ctx, lr, (c->nlev ? c->nlev : 1) * sizeof *lr);
   if (rank) scli_free(ctx, rank, (c->nlev ? c->nlev : 1) * sizeof *rank);
+  return rc;
+}
+
+/* ----------------------------------------------------------- grouping */
+
+#define NO_GROUP SIZE_MAX
+
+/*
+ * An open-addressing map from a pair of 64-bit words to a group number:
+ * (number bits, 0) for the first key column, (group so far, value of the
+ * next column) for the others.  Kept at most half full.
+ */
+typedef struct {
+  uint64_t a, b;
+  size_t id; /* NO_GROUP: empty */
+} gslot;
+
+typedef struct {
+  gslot *s;
+  size_t cap; /* a power of two */
+  size_t used;
+} gmap;
+
+static size_t gmap_hash(uint64_t a, uint64_t b) {
+  uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ULL;
+  h ^= h >> 32;
+  return (size_t)h;
+}
+
+static int gmap_init(scl_ctx *ctx, gmap *m, size_t cap) {
+  m->s = scli_malloc(ctx, cap * sizeof *m->s);
+  if (!m->s) return scli_oom(ctx);
+  m->cap = cap;
+  m->used = 0;
+  for (size_t i = 0; i < cap; i++) m->s[i].id = NO_GROUP;
+  return SCL_OK;
+}
+
+static void gmap_free(scl_ctx *ctx, gmap *m) {
+  scli_free(ctx, m->s, m->cap * sizeof *m->s);
+  m->s = NULL;
+  m->cap = m->used = 0;
+}
+
+/* The group of key (a, b), numbered *next (then incremented) when new. */
+static int gmap_get(scl_ctx *ctx, gmap *m, uint64_t a, uint64_t b,
+                    size_t *next, size_t *id) {
+  size_t mask = m->cap - 1, j = gmap_hash(a, b) & mask;
+  for (; m->s[j].id != NO_GROUP; j = (j + 1) & mask)
+    if (m->s[j].a == a && m->s[j].b == b) {
+      *id = m->s[j].id;
+      return SCL_OK;
+    }
+  if ((m->used + 1) * 2 > m->cap) {
+    gmap big;
+    if (m->cap > SIZE_MAX / 2 / sizeof *m->s) return scli_oom(ctx);
+    int rc = gmap_init(ctx, &big, m->cap * 2);
+    if (rc) return rc;
+    size_t bmask = big.cap - 1;
+    for (size_t i = 0; i < m->cap; i++) {
+      if (m->s[i].id == NO_GROUP) continue;
+      size_t k = gmap_hash(m->s[i].a, m->s[i].b) & bmask;
+      while (big.s[k].id != NO_GROUP) k = (k + 1) & bmask;
+      big.s[k] = m->s[i];
+    }
+    big.used = m->used;
+    gmap_free(ctx, m);
+    *m = big;
+    mask = m->cap - 1;
+    for (j = gmap_hash(a, b) & mask; m->s[j].id != NO_GROUP;)
+      j = (j + 1) & mask;
+  }
+  m->s[j].a = a;
+  m->s[j].b = b;
+  m->s[j].id = *id = (*next)++;
+  m->used++;
+  return SCL_OK;
+}
+
+/* The bits of v as a grouping key: every NaN one key, -0 the key of 0. */
+static uint64_t num_key(double v) {
+  if (isnan(v)) return 0x7ff8000000000000ULL;
+  if (v == 0) return 0;
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+/*
+ * Number the groups of gid[0..n) by the first key column: by code for
+ * strings (a code is a distinct string), through the map for numbers.
+ * Logs hold each run's rows together, so the key of the row before is
+ * tried first.
+ */
+static int group_first(scl_ctx *ctx, const column *c, size_t n, size_t *gid,
+                       size_t *ngroups) {
+  size_t next = 0;
+  if (c->type == SCL_STRING) {
+    size_t nl = c->nlev ? c->nlev : 1;
+    size_t *of = scli_malloc(ctx, nl * sizeof *of);
+    if (!of) return scli_oom(ctx);
+    for (size_t k = 0; k < c->nlev; k++) of[k] = NO_GROUP;
+    for (size_t r = 0; r < n; r++) {
+      size_t *g = &of[c->codes[r]];
+      if (*g == NO_GROUP) *g = next++;
+      gid[r] = *g;
+    }
+    scli_free(ctx, of, nl * sizeof *of);
+    *ngroups = next;
+    return SCL_OK;
+  }
+  gmap m;
+  int rc = gmap_init(ctx, &m, 64);
+  if (rc) return rc;
+  uint64_t last = 0;
+  size_t lastg = NO_GROUP;
+  for (size_t r = 0; r < n && !rc; r++) {
+    uint64_t k = num_key(c->num[r]);
+    if (lastg == NO_GROUP || k != last) {
+      rc = gmap_get(ctx, &m, k, 0, &next, &lastg);
+      last = k;
+    }
+    gid[r] = lastg;
+  }
+  gmap_free(ctx, &m);
+  *ngroups = next;
+  return rc;
+}
+
+/* Refine the groups gid[0..n) by one more key column. */
+static int group_more(scl_ctx *ctx, const column *c, size_t n, size_t *gid,
+                      size_t *ngroups) {
+  gmap m;
+  int rc = gmap_init(ctx, &m, 64);
+  if (rc) return rc;
+  size_t next = 0, lastg = NO_GROUP;
+  uint64_t la = 0, lb = 0;
+  for (size_t r = 0; r < n && !rc; r++) {
+    uint64_t a = gid[r];
+    uint64_t b = c->type == SCL_STRING ? c->codes[r] : num_key(c->num[r]);
+    if (lastg == NO_GROUP || a != la || b != lb) {
+      rc = gmap_get(ctx, &m, a, b, &next, &lastg);
+      la = a;
+      lb = b;
+    }
+    gid[r] = lastg;
+  }
+  gmap_free(ctx, &m);
+  *ngroups = next;
+  return rc;
+}
+
+void scl_groups_free(scl_ctx *ctx, scl_groups *g) {
+  if (!g) return;
+  scli_free(ctx, g->start, (g->ngroups + 1) * sizeof *g->start);
+  scli_free(ctx, g->rows, (g->nrows ? g->nrows : 1) * sizeof *g->rows);
+  scli_free(ctx, g, sizeof *g);
+}
+
+/*
+ * Group numbers per row (one pass per key column), then a counting sort
+ * of the rows by group, which keeps table order inside each group.
+ */
+int scl_table_group(const scl_table *t, const size_t *cols, size_t ncols,
+                    scl_groups **out) {
+  scl_ctx *ctx = t->ctx;
+  *out = NULL;
+  if (ncols == 0 || !cols)
+    return scli_error(ctx, SCL_EINVAL, "group: no columns to group by");
+  for (size_t j = 0; j < ncols; j++)
+    if (cols[j] >= t->ncols)
+      return scli_error(ctx, SCL_EINVAL,
+                        "group: no column %zu (the table has %zu)",
+                        cols[j] + 1, t->ncols);
+  size_t n = t->nrows, ng = 0, nb = (n ? n : 1) * sizeof(size_t);
+  if (n > SIZE_MAX / sizeof(size_t) / 2) return scli_oom(ctx);
+  scl_groups *g = scli_calloc(ctx, 1, sizeof *g);
+  size_t *gid = scli_malloc(ctx, nb);
+  int rc = SCL_OK;
+  if (!g || !gid) {
+    rc = scli_oom(ctx);
+    goto fail;
+  }
+  g->nrows = n;
+  rc = group_first(ctx, &t->cols[cols[0]], n, gid, &ng);
+  for (size_t j = 1; j < ncols && !rc; j++)
+    rc = group_more(ctx, &t->cols[cols[j]], n, gid, &ng);
+  if (rc) goto fail;
+  g->rows = scli_malloc(ctx, nb);
+  g->start = scli_calloc(ctx, ng + 1, sizeof *g->start);
+  if (!g->rows || !g->start) {
+    rc = scli_oom(ctx);
+    goto fail;
+  }
+  g->ngroups = ng;
+  for (size_t r = 0; r < n; r++) g->start[gid[r] + 1]++;
+  for (size_t k = 0; k < ng; k++) g->start[k + 1] += g->start[k];
+  /* Fill each group from its end backwards: start[k + 1] walks down to
+   * the first slot of group k, which is where start[k] belongs. */
+  for (size_t r = n; r-- > 0;) g->rows[--g->start[gid[r] + 1]] = r;
+  for (size_t k = 0; k < ng; k++) g->start[k] = g->start[k + 1];
+  g->start[ng] = n;
+  scli_free(ctx, gid, nb);
+  *out = g;
+  return SCL_OK;
+fail:
+  scli_free(ctx, gid, nb);
+  if (g) {
+    if (g->rows) scli_free(ctx, g->rows, nb);
+    if (g->start) scli_free(ctx, g->start, (ng + 1) * sizeof *g->start);
+    scli_free(ctx, g, sizeof *g);
+  }
   return rc;
 }
 

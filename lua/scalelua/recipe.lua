@@ -16,12 +16,15 @@ local PFLOPS_DAY = 8.64e19
 
 local check_fields, check_type = util.check_fields, util.check_type
 
--- Raise at the recipe's level for a missing column, with a suggestion.
+-- Raise at the recipe's level for a missing column, with a suggestion;
+-- returns the column's type.  (From t:types(): taking the column itself
+-- would copy it.)
 local function need_column(t, name, what, level)
   if type(name) ~= "string" then
     error(string.format("%s: expected a column name, got %s", what, type(name)), level + 1)
   end
-  if t[name] ~= nil and util.is_column(t[name]) then return t[name] end
+  local ty = t:types()[name]
+  if ty then return ty end
   local msg = string.format("%s: no column '%s'", what, name)
   local s = util.suggest(name, t:names())
   if s then
@@ -49,9 +52,9 @@ local NA = { [""] = true, NA = true, NaN = true, nan = true, null = true }
 -- files read again with the column declared numeric) when the data came
 -- from files, else by the first row that is no number.
 local function need_numbers(t, name, what, reread, level)
-  local col = need_column(t, name, what, level + 1)
-  if col:type() == "number" then return col end
+  if need_column(t, name, what, level + 1) == "number" then return end
   if reread then reread(name, level + 1) end
+  local col = t:column(name)
   for i = 1, #col do
     local v = col[i]
     if tonumber(v) == nil and not NA[v] then
@@ -137,8 +140,10 @@ end
 local function apply_compute(t, c, level, reread)
   if c == nil then return nil end
   check_fields(c, COMPUTE_FIELDS, "experiment.compute", level + 1)
-  local N = need_numbers(t, c.params or "params", "experiment.compute.params", reread, level + 1)
-  local D = need_numbers(t, c.tokens or "tokens", "experiment.compute.tokens", reread, level + 1)
+  local pname, tname = c.params or "params", c.tokens or "tokens"
+  need_numbers(t, pname, "experiment.compute.params", reread, level + 1)
+  need_numbers(t, tname, "experiment.compute.tokens", reread, level + 1)
+  local N, D = t:column(pname), t:column(tname)
   local flops = c.flops or "6ND"
   local f
   if flops == "6ND" then
@@ -191,8 +196,8 @@ local function smoother(spec, level)
   if n ~= 1 then error("experiment.smooth: give exactly one of ema, trailing, proportional", level + 1) end
   local p = spec[kind]
   return function(x, y)
-    if kind == "proportional" then return core.smooth(kind, y, p, x) end
-    return core.smooth(kind, y, p)
+    if kind == "proportional" then return core.smooth_column(kind, y, p, x) end
+    return core.smooth_column(kind, y, p)
   end
 end
 
@@ -222,9 +227,12 @@ local function fit_spec(f, level)
   return { law = law, range = f.range, opts = opts }
 end
 
--- Fit the law to points (x, y) (arrays), inside range when given.
+-- Fit the law to points (x, y) (arrays or Columns), inside range when
+-- given.
 local function do_fit(fs, x, y, what, level)
   if fs.range then
+    if util.is_column(x) then x = x:totable() end
+    if util.is_column(y) then y = y:totable() end
     local fx, fy = {}, {}
     for i = 1, #x do
       if x[i] >= fs.range[1] and x[i] <= fs.range[2] then
@@ -290,6 +298,46 @@ local function write_results(exp, path, level)
   exp.results_file = path
 end
 
+-- NaN as a table key (a real NaN cannot be one).
+local NAN_KEY = {}
+
+-- The series of table t and the curves of each: {key =, curves = {{key =,
+-- sub =}, ...}}, in order of first appearance (of each series, and of
+-- each curve within its series), sub a Table of the curve's rows holding
+-- the columns cols.  One grouping pass in C by (series, curve); without a
+-- series (curve) column there is one series (one curve per series) "all".
+local function series_curves(t, scol, ccol, cols)
+  if scol == nil and ccol == nil then
+    return { { key = "all", curves = { { key = "all", sub = t } } } }
+  end
+  local opts = { columns = cols }
+  local out = {}
+  if scol == nil or ccol == nil then
+    local list = {}
+    for key, sub in t:group_by(scol or ccol, opts) do
+      list[#list + 1] = { key = key, sub = sub }
+    end
+    if scol == nil then return { { key = "all", curves = list } } end
+    for i, g in ipairs(list) do
+      out[i] = { key = g.key, curves = { { key = "all", sub = g.sub } } }
+    end
+    return out
+  end
+  local index = {}
+  for key, sub in t:group_by(scol, ccol, opts) do
+    local sk = key[1]
+    local k = sk ~= sk and NAN_KEY or sk
+    local s = index[k]
+    if not s then
+      s = { key = sk, curves = {} }
+      index[k] = s
+      out[#out + 1] = s
+    end
+    s.curves[#s.curves + 1] = { key = key[2], sub = sub }
+  end
+  return out
+end
+
 -- sl.experiment{...}: read, derive, group, smooth, envelope and fit.
 function M.experiment(spec)
   local L = 2 -- error level of the recipe line calling us
@@ -321,35 +369,34 @@ function M.experiment(spec)
 
   local self = setmetatable({ name = spec.name, table = t, x = x, y = spec.y,
     series = {}, labels = spec.labels or {} }, Experiment)
-  local function groups(tab, col)
-    if col == nil then
-      return coroutine.wrap(function() coroutine.yield("all", tab) end)
-    end
-    return tab:group_by(col)
-  end
-  for sname, st in groups(t, spec.series) do
+  -- Curves stay Columns (x, y) from here to the chart: no Lua arrays.
+  local cols = { x }
+  if spec.y ~= x then cols[2] = spec.y end
+  for _, sg in ipairs(series_curves(t, spec.series, spec.curve, cols)) do
+    local sname = sg.key
     local s = { name = tostring(sname), label = self.labels[sname] or tostring(sname), curves = {} }
-    for cname_, ct in groups(st, spec.curve) do
-      local cx, cy = ct[x]:totable(), ct[spec.y]:totable()
+    for _, cg in ipairs(sg.curves) do
+      local cx, cy = cg.sub:column(x), cg.sub:column(spec.y)
       if smooth then
-        cy = guarded(L, "experiment.smooth (curve " .. tostring(cname_) .. ")", smooth, cx, cy)
+        cy = guarded(L, "experiment.smooth (curve " .. tostring(cg.key) .. ")", smooth, cx, cy)
       end
-      s.curves[#s.curves + 1] = { name = tostring(cname_), x = cx, y = cy }
+      s.curves[#s.curves + 1] = { name = tostring(cg.key), x = cx, y = cy }
     end
     local fx, fy
     if env_opts then
       s.envelope, s.excluded = guarded(L, "experiment.envelope (series " .. s.name .. ")",
         core.envelope, s.curves, env_opts)
-      fx, fy = s.envelope.x:totable(), s.envelope.y:totable()
+      fx, fy = s.envelope:column("x"), s.envelope:column("y")
     elseif fs then
       fx, fy = {}, {}
       -- Missing or infinite values (NA, a diverged step) are no data
       -- points, as for the envelope and the smoothers.
       local function finite(v) return v == v and v > -math.huge and v < math.huge end
       for _, c in ipairs(s.curves) do
-        for i = 1, #c.x do
-          if finite(c.x[i]) and finite(c.y[i]) then
-            fx[#fx + 1], fy[#fy + 1] = c.x[i], c.y[i]
+        local cxs, cys = c.x:totable(), c.y:totable()
+        for i = 1, #cxs do
+          if finite(cxs[i]) and finite(cys[i]) then
+            fx[#fx + 1], fy[#fy + 1] = cxs[i], cys[i]
           end
         end
       end
@@ -617,11 +664,21 @@ function Chart:build()
         lo, hi = P.range[1], P.range[2]
       else
         lo, hi = self.x.min, self.x.max
-        for _, cv in ipairs(s.curves) do
-          for _, v in ipairs(cv.x) do
-            if v > 0 and (not self.x.log or v > 0) then
-              if not self.x.min and (not lo or v < lo) then lo = v end
-              if not self.x.max and (not hi or v > hi) then hi = v end
+        if not (lo and hi) then
+          -- The least and greatest positive x of the series' curves, from
+          -- each Column's min and max (NaN skipped); a curve that also
+          -- holds x <= 0 is scanned for its least positive x.
+          for _, cv in ipairs(s.curves) do
+            local cmin, cmax = cv.x:min(), cv.x:max()
+            if cmax > 0 then
+              if cmin <= 0 then
+                cmin = nil
+                for _, v in ipairs(cv.x:totable()) do
+                  if v > 0 and (not cmin or v < cmin) then cmin = v end
+                end
+              end
+              if not self.x.min and (not lo or cmin < lo) then lo = cmin end
+              if not self.x.max and (not hi or cmax > hi) then hi = cmax end
             end
           end
         end
