@@ -152,6 +152,32 @@ enum { SCLI_DEC_SORTED = 1, SCLI_DEC_LINE = 2 };
 size_t scli_decimate(const double *x, const double *y, size_t n, double x0,
                      double x1, int xlog, size_t ncols, int flags,
                      size_t *keep);
+/*
+ * raster.c: antialiased solid polylines drawn straight into an 8-bit RGB
+ * image (rows of 3w bytes), for PNGs with many curves.  Coordinates are
+ * pixels, x right, y down; drawing stays inside the clip (default: the
+ * whole image).  scli_raster_init: SCL_OK or SCL_ENOMEM; nothing else
+ * allocates.
+ */
+typedef struct {
+  scl_ctx *ctx;
+  unsigned char *rgb;
+  uint32_t w, h;
+  uint32_t cx0, cy0, cx1, cy1; /* the clip, pixels [cx0, cx1) x [cy0, cy1) */
+  unsigned char *cov;          /* w x h coverage of the line being drawn */
+  uint32_t *span;              /* per row, its pixels [x0, x1) */
+  uint32_t ylo, yhi;           /* and its rows */
+} scli_raster;
+int scli_raster_init(scl_ctx *ctx, scli_raster *r, unsigned char *rgb,
+                     uint32_t w, uint32_t h);
+void scli_raster_free(scli_raster *r);
+void scli_raster_clip(scli_raster *r, double x0, double y0, double x1,
+                      double y1);
+void scli_raster_line(scli_raster *r, const double *x, const double *y,
+                      size_t n, double w, uint32_t rgb, double alpha);
+
+/* render.c: 0 draws PNG lines with cairo too (tests compare the two). */
+void scli_render_fast_lines(int on);
 /* render.c's PNG writer (libpng, zlib level 1, filter None): an 8-bit RGB
  * image, rows of 3w bytes, to path.  SCL_OK, SCL_ENOMEM, SCL_EIO,
  * SCL_EINVAL (no pixels or too many). */

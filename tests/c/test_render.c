@@ -540,6 +540,64 @@ static void test_png(scl_ctx *ctx) {
   scl_chart_free(c);
 }
 
+/* PNG lines drawn by raster.c look like cairo's: the MoBA chart and a
+ * chart of 60 crossing translucent curves rendered both ways differ by
+ * little on average, and by much only on a sliver of edge pixels. */
+static void compare_fast(scl_ctx *ctx, scl_chart *c, const char *what) {
+  const char *pf = tmp_path("fast.png"), *pc = tmp_path("cairo.png");
+  int rc = scl_render(ctx, &c, 1, NULL, pf);
+  scli_render_fast_lines(0);
+  if (!rc) rc = scl_render(ctx, &c, 1, NULL, pc);
+  scli_render_fast_lines(1);
+  CHECK(rc == SCL_OK, "%s: %s", what, scl_ctx_errmsg(ctx));
+  image a, b;
+  if (rc || !png_read(pf, &a) || !png_read(pc, &b)) {
+    CHECK(0, "%s: decode", what);
+    return;
+  }
+  CHECK(a.w == b.w && a.h == b.h, "%s: same size", what);
+  double sum = 0, ink_a = 0, ink_b = 0;
+  long far = 0, n = (long)a.w * a.h * 3;
+  for (long i = 0; i < n && a.w == b.w && a.h == b.h; i++) {
+    int d = abs(a.px[i] - b.px[i]);
+    sum += d;
+    far += d > 96;
+    ink_a += 255 - a.px[i];
+    ink_b += 255 - b.px[i];
+  }
+  printf("%s: mean |diff| %.3f, %.4f%% of channels off by > 96, ink %.4f\n",
+         what, sum / n, 100.0 * far / n, ink_a / ink_b);
+  CHECK(sum / n < 1.0, "%s: mean difference %.3f", what, sum / n);
+  CHECK(far < n / 500, "%s: %ld channels far off", what, far);
+  CHECK(fabs(ink_a / ink_b - 1) < 0.03, "%s: ink ratio %.4f", what,
+        ink_a / ink_b);
+  free(a.px);
+  free(b.px);
+}
+
+static void test_fast_lines(scl_ctx *ctx) {
+  scl_chart *c = moba_chart(ctx, 300);
+  CHECK(c != NULL, "moba chart");
+  if (c) compare_fast(ctx, c, "moba");
+  scl_chart_free(c);
+  CHECK(scl_chart_new(ctx, &c) == SCL_OK, "new chart");
+  double x[200], y[200];
+  for (int k = 0; k < 60; k++) {
+    for (int i = 0; i < 200; i++) {
+      x[i] = i + 0.37 * k;
+      y[i] = sin(i * (0.02 + 0.003 * k)) * (1 + 0.01 * k) + 0.02 * k;
+    }
+    scl_style s;
+    scl_style_init(&s);
+    s.width = 0.5 + 0.1 * (k % 30);
+    s.alpha = k % 3 ? 1 : 0.5;
+    CHECK(scl_chart_add_line(c, x, y, 200, &s, NULL) == SCL_OK, "line %d",
+          k);
+  }
+  compare_fast(ctx, c, "60 curves");
+  scl_chart_free(c);
+}
+
 /* "best" puts the legend in the corner with the fewest data points. */
 static void test_best_legend(scl_ctx *ctx) {
   scl_chart *c;
@@ -930,6 +988,7 @@ int main(void) {
   test_decimate();
   test_png_writer(ctx);
   test_png(ctx);
+  test_fast_lines(ctx);
   test_best_legend(ctx);
   test_visible_y(ctx);
   test_grid_svg_pdf(ctx);
