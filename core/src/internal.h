@@ -166,8 +166,14 @@ typedef struct {
   uint32_t cx0, cy0, cx1, cy1; /* the clip, pixels [cx0, cx1) x [cy0, cy1) */
   unsigned char *cov;          /* w x h coverage of the line being drawn */
   uint32_t *span;              /* per row, its pixels [x0, x1) */
-  uint32_t ylo, yhi;           /* and its rows */
 } scli_raster;
+typedef struct {
+  const double *x, *y;
+  size_t n;
+  double w; /* pixels */
+  uint32_t rgb;
+  double alpha;
+} scli_rline;
 int scli_raster_init(scl_ctx *ctx, scli_raster *r, unsigned char *rgb,
                      uint32_t w, uint32_t h);
 void scli_raster_free(scli_raster *r);
@@ -175,6 +181,10 @@ void scli_raster_clip(scli_raster *r, double x0, double y0, double x1,
                       double y1);
 void scli_raster_line(scli_raster *r, const double *x, const double *y,
                       size_t n, double w, uint32_t rgb, double alpha);
+/* Lines in order, the image's rows shared among up to `threads` threads
+ * (the same image as one line at a time). */
+void scli_raster_lines(scli_raster *r, const scli_rline *lines, size_t n,
+                       unsigned threads);
 
 /* render.c: 0 draws PNG lines with cairo too (tests compare the two). */
 void scli_render_fast_lines(int on);

@@ -20,6 +20,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -34,7 +35,6 @@ int scli_raster_init(scl_ctx *ctx, scli_raster *r, unsigned char *rgb,
   r->h = h;
   r->cx1 = w;
   r->cy1 = h;
-  r->ylo = UINT32_MAX;
   if (!w || !h) return SCL_OK;
   r->cov = scli_calloc(ctx, (size_t)w * h, 1);
   r->span = scli_malloc(ctx, 2 * (size_t)h * sizeof *r->span);
@@ -79,6 +79,17 @@ static int div255(int v) {
   return (v + (v >> 8)) >> 8;
 }
 
+/* The rows one thread draws: blocks of ROWS rows, every nparts-th from
+ * part; and the rows the current line touched there. */
+#define ROWS 16
+typedef struct {
+  scli_raster *r;
+  unsigned part, nparts;
+  uint32_t ylo, yhi;
+  const scli_rline *lines;
+  size_t nlines;
+} band;
+
 typedef struct {
   float lim, lim2; /* the pen's reach w/2 + 1/2, and its square */
   float cmax;      /* full coverage: 1, or w for hairlines */
@@ -93,13 +104,14 @@ typedef struct {
  * compositing.  Single precision is ample for distances
  * of a few pixels measured from the piece's start.
  */
-static void capsule(scli_raster *r, const pen *p, double ax, double ay,
+static void capsule(band *bd, const pen *p, double ax, double ay,
                   double bx, double by) {
   float dx = (float)(bx - ax), dy = (float)(by - ay);
   float l2 = dx * dx + dy * dy, len = sqrtf(l2), inv = l2 > 0 ? 1 / l2 : 0;
   float ux = len > 0 ? dx / len : 0, uy = len > 0 ? dy / len : 0;
   float rux = ux != 0 ? 1 / ux : 0, ruy = uy != 0 ? 1 / uy : 0;
   float lim = p->lim, lim2 = p->lim2, cmax = p->cmax * 255;
+  scli_raster *r = bd->r;
   int shortp = len < lim;
 #ifdef __SSE2__
   const __m128 vdx = _mm_set1_ps(dx), vdy = _mm_set1_ps(dy);
@@ -114,6 +126,7 @@ static void capsule(scli_raster *r, const pen *p, double ax, double ay,
   uint32_t y0 = fy0 <= r->cy0 ? r->cy0 : (uint32_t)fy0;
   uint32_t y1 = fy1 >= r->cy1 ? r->cy1 : (uint32_t)fy1;
   for (uint32_t y = y0; y < y1; y++) {
+    if (bd->nparts > 1 && (y / ROWS) % bd->nparts != bd->part) continue;
     float qy = (float)(y + 0.5 - ay), qb = qy - dy;
     float lo = bxlo, hi = bxhi, h;
     if (!shortp) { /* a short piece is nearly a disc: its box will do */
@@ -155,8 +168,8 @@ static void capsule(scli_raster *r, const pen *p, double ax, double ay,
     if (x0 >= x1) continue;
     if (x0 < r->span[2 * y]) r->span[2 * y] = x0;
     if (x1 > r->span[2 * y + 1]) r->span[2 * y + 1] = x1;
-    if (y < r->ylo) r->ylo = y;
-    if (y + 1 > r->yhi) r->yhi = y + 1;
+    if (y < bd->ylo) bd->ylo = y;
+    if (y + 1 > bd->yhi) bd->yhi = y + 1;
     unsigned char *row = r->cov + (size_t)y * r->w + x0;
     float qx0 = (float)(x0 + 0.5 - ax);
     uint32_t k = 0, n = x1 - x0;
@@ -234,10 +247,11 @@ static int clip_segment(double s[4], const double box[4]) {
 
 /* Blend the current line's pixels (its rows' spans) with its colour and
  * clear them for the next line. */
-static void composite(scli_raster *r, uint32_t rgb, double alpha) {
+static void composite(band *bd, uint32_t rgb, double alpha) {
+  scli_raster *r = bd->r;
   int col[3] = {rgb >> 16 & 0xFF, rgb >> 8 & 0xFF, rgb & 0xFF};
   int a255 = (int)lround(alpha * 255);
-  for (uint32_t y = r->ylo; y < r->yhi; y++) {
+  for (uint32_t y = bd->ylo; y < bd->yhi; y++) {
     uint32_t x0 = r->span[2 * y], x1 = r->span[2 * y + 1];
     unsigned char *cov = r->cov + (size_t)y * r->w;
     unsigned char *px = r->rgb + (size_t)y * r->w * 3;
@@ -259,8 +273,8 @@ static void composite(scli_raster *r, uint32_t rgb, double alpha) {
     r->span[2 * y] = UINT32_MAX;
     r->span[2 * y + 1] = 0;
   }
-  r->ylo = UINT32_MAX;
-  r->yhi = 0;
+  bd->ylo = UINT32_MAX;
+  bd->yhi = 0;
 }
 
 /*
@@ -269,16 +283,59 @@ static void composite(scli_raster *r, uint32_t rgb, double alpha) {
  * it; a point alone between breaks draws nothing (as a one-point stroke
  * in PLplot).
  */
-void scli_raster_line(scli_raster *r, const double *x, const double *y,
-                      size_t n, double w, uint32_t rgb, double alpha) {
-  if (!(w > 0) || !(alpha > 0) || !r->cov) return;
+static void line(band *bd, const scli_rline *l) {
+  scli_raster *r = bd->r;
+  const double *x = l->x, *y = l->y, w = l->w;
+  size_t n = l->n;
+  if (!(w > 0) || !(l->alpha > 0) || !r->cov) return;
   pen p = {(float)(w / 2 + 0.5), 0, (float)(w < 1 ? w : 1)};
   p.lim2 = p.lim * p.lim;
   double box[4] = {r->cx0 - p.lim, r->cy0 - p.lim, r->cx1 + p.lim,
                    r->cy1 + p.lim};
   for (size_t i = 0; i + 1 < n; i++) {
     double s[4] = {x[i], y[i], x[i + 1], y[i + 1]};
-    if (clip_segment(s, box)) capsule(r, &p, s[0], s[1], s[2], s[3]);
+    if (clip_segment(s, box)) capsule(bd, &p, s[0], s[1], s[2], s[3]);
   }
-  composite(r, rgb, alpha);
+  composite(bd, l->rgb, l->alpha);
+}
+
+void scli_raster_line(scli_raster *r, const double *x, const double *y,
+                      size_t n, double w, uint32_t rgb, double alpha) {
+  scli_rline l = {x, y, n, w, rgb, alpha};
+  band bd = {r, 0, 1, UINT32_MAX, 0, &l, 1};
+  line(&bd, &l);
+}
+
+static void *draw_band(void *arg) {
+  band *bd = arg;
+  for (size_t i = 0; i < bd->nlines; i++) line(bd, &bd->lines[i]);
+  return NULL;
+}
+
+/*
+ * Lines in order, on up to `threads` threads: each draws every line, but
+ * only in its own blocks of rows, so the order in which lines cover one
+ * another is kept and the image is the same as from one thread.  A thread
+ * that cannot be started leaves its rows to the calling thread.
+ */
+void scli_raster_lines(scli_raster *r, const scli_rline *lines, size_t n,
+                       unsigned threads) {
+  enum { MAXT = 16 };
+  band bd[MAXT];
+  pthread_t tid[MAXT];
+  int started[MAXT] = {0};
+  if (threads < 1) threads = 1;
+  if (threads > MAXT) threads = MAXT;
+  if (threads > r->h / ROWS + 1) threads = r->h / ROWS + 1;
+  for (unsigned t = 0; t < threads; t++)
+    bd[t] = (band){r, t, threads, UINT32_MAX, 0, lines, n};
+  for (unsigned t = 1; t < threads; t++)
+    started[t] = pthread_create(&tid[t], NULL, draw_band, &bd[t]) == 0;
+  draw_band(&bd[0]);
+  for (unsigned t = 1; t < threads; t++) {
+    if (started[t])
+      pthread_join(tid[t], NULL);
+    else
+      draw_band(&bd[t]);
+  }
 }

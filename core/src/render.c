@@ -1078,36 +1078,71 @@ static int fast_line(const scli_layer *l) {
          (s->marker == SCL_MARK_NONE || !(s->marker_size > 0));
 }
 
+/* Threads for the raster pass: SCALELUA_THREADS, or the online CPUs;
+ * one for small work, where starting threads costs more than it saves. */
+static unsigned raster_threads(size_t points) {
+  if (points < 50000) return 1;
+  const char *e = getenv("SCALELUA_THREADS");
+  long n = e ? strtol(e, NULL, 10) : 0;
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n <= 0 ? 1 : n > 16 ? 16 : (unsigned)n;
+}
+
 /*
  * PNG: each panel's solid lines, up to the first layer that is not one
  * (bands aside: they are drawn first anyway), are drawn by raster.c into
  * the image before PLplot draws the rest over them, so the layer order is
  * kept.  Lines and legend choice come from the same decimated points as
- * in draw_line.
+ * in draw_line.  A panel's lines are gathered in pixels first and drawn
+ * together, the image's rows shared among threads.
  */
 static int draw_fast(job *j, unsigned char *mem) {
+  scl_ctx *ctx = j->ctx;
+  /* room for the panel with the most: lines up to the first that is not
+   * fast, and their points (decimated, so at most as many; the pages of a
+   * big block that are not written are never mapped) */
+  size_t maxl = 0, maxp = 0;
+  for (size_t i = 0; i < j->np; i++) {
+    size_t nl = 0, np = 0;
+    const scl_chart *c = j->p[i].c;
+    for (size_t li = 0; li < c->nlayers; li++) {
+      if (c->layers[li].kind == SCLI_BAND) continue;
+      if (!fast_line(&c->layers[li])) break;
+      nl++, np += c->layers[li].n;
+    }
+    if (nl > maxl) maxl = nl;
+    if (np > maxp) maxp = np;
+  }
+  if (!maxl) return SCL_OK;
   scli_raster r;
-  int rc = scli_raster_init(j->ctx, &r, mem, (uint32_t)j->W,
-                            (uint32_t)j->H);
+  int rc = scli_raster_init(ctx, &r, mem, (uint32_t)j->W, (uint32_t)j->H);
+  double *pts = rc ? NULL : scli_malloc(ctx, 2 * maxp * sizeof *pts);
+  scli_rline *lines = pts ? scli_malloc(ctx, maxl * sizeof *lines) : NULL;
+  if (!rc && !lines) rc = scli_oom(ctx);
   for (size_t i = 0; i < j->np && !rc; i++) {
     panel_lay *p = &j->p[i];
     scli_raster_clip(&r, p->bx0, j->H - p->by0, p->bx1, j->H - p->by1);
-    size_t li = 0;
-    for (; li < p->c->nlayers && !rc; li++) {
+    size_t li = 0, nl = 0, npts = 0;
+    for (; li < p->c->nlayers; li++) {
       const scli_layer *l = &p->c->layers[li];
       if (l->kind == SCLI_BAND) continue;
       if (!fast_line(l)) break;
       size_t n = curve_points(j, p, l, l->y);
       pick_line(&p->lp, p, j->wx, j->wy, n);
+      double *px = pts + npts, *py = px + n;
       for (size_t k = 0; k < n; k++) {
-        j->wx[k] = page(p, 0, j->wx[k]);
-        j->wy[k] = j->H - page(p, 1, j->wy[k]);
+        px[k] = page(p, 0, j->wx[k]);
+        py[k] = j->H - page(p, 1, j->wy[k]);
       }
-      scli_raster_line(&r, j->wx, j->wy, n, l->style.width * j->k,
-                       l->style.color, l->style.alpha);
+      lines[nl++] = (scli_rline){px, py, n, l->style.width * j->k,
+                                 l->style.color, l->style.alpha};
+      npts += 2 * n;
     }
     p->drawn = li;
+    scli_raster_lines(&r, lines, nl, raster_threads(npts / 2));
   }
+  scli_free(ctx, pts, 2 * maxp * sizeof *pts);
+  scli_free(ctx, lines, maxl * sizeof *lines);
   scli_raster_free(&r);
   return rc;
 }

@@ -189,6 +189,45 @@ static void test_clip_breaks_far(scli_raster *r) {
   CHECK(untouched(0, 0, W, H), "nothing drawn");
 }
 
+/* Lines drawn together on several threads give the very image of one
+ * thread drawing them one after another (which rows a thread owns does
+ * not change what a pixel becomes, nor the order lines cover it). */
+static void test_threads(scl_ctx *ctx) {
+  enum { NL = 40, NP = 120 };
+  static double xs[NL][NP], ys[NL][NP];
+  scli_rline lines[NL];
+  uint32_t seed = 12345;
+  for (int k = 0; k < NL; k++) {
+    for (int i = 0; i < NP; i++) {
+      seed = seed * 1664525u + 1013904223u;
+      xs[k][i] = -5 + (W + 10) * (double)i / NP;
+      ys[k][i] = -5 + (H + 10) * ((seed >> 8) / 16777216.0);
+    }
+    lines[k] = (scli_rline){xs[k], ys[k], NP, 0.3 + 0.2 * (k % 12),
+                            (uint32_t)(k * 0x3A5F17u) & 0xFFFFFF,
+                            k % 4 ? 1 : 0.4};
+  }
+  static unsigned char one[W * H * 3];
+  for (unsigned t = 1; t <= 5; t += 2) {
+    scli_raster r;
+    clear();
+    CHECK(scli_raster_init(ctx, &r, img, W, H) == SCL_OK, "init");
+    scli_raster_clip(&r, 3, 2, 60, 45);
+    if (t == 1)
+      for (int k = 0; k < NL; k++)
+        scli_raster_line(&r, xs[k], ys[k], NP, lines[k].w, lines[k].rgb,
+                         lines[k].alpha);
+    else
+      scli_raster_lines(&r, lines, NL, t);
+    scli_raster_free(&r);
+    if (t == 1)
+      memcpy(one, img, sizeof img);
+    else
+      CHECK(memcmp(one, img, sizeof img) == 0, "%u threads: same image", t);
+  }
+  CHECK(!untouched(0, 0, W, H), "drawn");
+}
+
 static void test_oom(void) {
   for (long k = 1; k <= 3; k++) {
     testalloc a;
@@ -218,6 +257,7 @@ int main(void) {
   test_diagonal(&r);
   test_clip_breaks_far(&r);
   scli_raster_free(&r);
+  test_threads(ctx);
   test_oom();
   scl_ctx_free(ctx);
   return check_done("test_raster");
