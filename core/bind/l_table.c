@@ -733,6 +733,42 @@ static size_t *group_columns(lua_State *L, const scl_table *t, int idx,
 }
 
 /*
+ * Group the rows of t by the key columns cols[0..ng) (scl_table_group) into
+ * a holder pushed on the stack, which frees them if a raise comes first.
+ */
+static const scl_groups *push_groups(lua_State *L, const scl_table *t,
+                                     const size_t *cols, int ng) {
+  scl_ctx *ctx = sclb_ctx(L);
+  groups_ud *gu = lua_newuserdatauv(L, sizeof *gu, 0);
+  gu->ctx = ctx;
+  gu->g = NULL;
+  luaL_setmetatable(L, GROUPS_MT);
+  check_ok(L, ctx, scl_table_group(t, cols, (size_t)ng, &gu->g));
+  return gu->g;
+}
+
+/* Free the groups held at idx now rather than at the next collection. */
+static void drop_groups(lua_State *L, int idx) {
+  lua_pushcfunction(L, groups_gc);
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, 0);
+}
+
+/* Push group g's key: its first row's value, or an array of them. */
+static void pushgroupkey(lua_State *L, const scl_table *t, const size_t *cols,
+                         int ng, size_t row) {
+  if (ng == 1) {
+    pushcell(L, t, cols[0], row);
+    return;
+  }
+  lua_createtable(L, ng, 0);
+  for (int k = 0; k < ng; k++) {
+    pushcell(L, t, cols[k], row);
+    lua_rawseti(L, -2, k + 1);
+  }
+}
+
+/*
  * t:group_by(col, ... [, {columns = {names}}]) -> iterator of key, subtable
  * Groups of equal key values (scl_table_group: NaN is one value) in order
  * of first appearance, each a new Table of its rows in table order.  The
@@ -750,28 +786,15 @@ static int t_group_by(lua_State *L) {
   for (int g = 0; g < ng; g++) cols[g] = (size_t)colindex(L, t, g + 2);
   size_t nkeep = scl_table_ncols(t), *keep = NULL;
   if (opts) keep = group_columns(L, t, opts, &nkeep);
-  groups_ud *gu = lua_newuserdatauv(L, sizeof *gu, 0);
-  gu->ctx = ctx;
-  gu->g = NULL;
-  luaL_setmetatable(L, GROUPS_MT);
-  int gu_idx = lua_gettop(L);
-  check_ok(L, ctx, scl_table_group(t, cols, (size_t)ng, &gu->g));
-  const scl_groups *G = gu->g;
+  const scl_groups *G = push_groups(L, t, cols, ng);
+  int held = lua_gettop(L);
   lua_createtable(L, G->ngroups > INT_MAX ? INT_MAX : (int)G->ngroups, 0);
   int out = lua_gettop(L);
   for (size_t g = 0; g < G->ngroups; g++) {
     const size_t *rows = G->rows + G->start[g];
     size_t n = G->start[g + 1] - G->start[g];
     lua_createtable(L, 2, 0);
-    if (ng == 1) {
-      pushcell(L, t, cols[0], rows[0]);
-    } else {
-      lua_createtable(L, ng, 0);
-      for (int k = 0; k < ng; k++) {
-        pushcell(L, t, cols[k], rows[0]);
-        lua_rawseti(L, -2, k + 1);
-      }
-    }
+    pushgroupkey(L, t, cols, ng, rows[0]);
     lua_rawseti(L, -2, 1);
     sclb_table *u = newtable(L);
     check_ok(L, ctx, keep ? scl_table_take_columns(t, keep, nkeep, rows, n,
@@ -780,12 +803,98 @@ static int t_group_by(lua_State *L) {
     lua_rawseti(L, -2, 2);
     lua_rawseti(L, out, (lua_Integer)g + 1);
   }
-  lua_pushcfunction(L, groups_gc); /* the row lists are no longer needed */
-  lua_pushvalue(L, gu_idx);
-  lua_call(L, 1, 0);
+  drop_groups(L, held);
   lua_pushinteger(L, 0);
   lua_pushcclosure(L, groups_iter, 2);
   return 1;
+}
+
+/* The column indices of the array of names at idx (scratch, pushed). */
+static size_t *name_indices(lua_State *L, const scl_table *t, int idx,
+                            size_t *n, const char *fn) {
+  const char **names = strarray(L, idx, n, fn);
+  size_t *cols = scratch(L, *n * sizeof *cols);
+  for (size_t i = 0; i < *n; i++) {
+    int c = scl_table_find(t, names[i]);
+    if (c < 0) luaL_error(L, "%s: no column '%s'", fn, names[i]);
+    cols[i] = (size_t)c;
+  }
+  return cols;
+}
+
+/*
+ * group_columns(t, {key columns}, {value columns}) -> {{key, Column, ...}}
+ *   For the experiment: the groups of t:group_by(keys...) in the same
+ *   order with the same keys, each with its rows of the value columns as
+ *   Columns straight away (no subtable to copy them out of again).
+ */
+static int l_group_columns(lua_State *L) {
+  scl_ctx *ctx = sclb_ctx(L);
+  scl_table *t = sclb_checktable(L, 1)->t;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  size_t ng, nv;
+  size_t *cols = name_indices(L, t, 2, &ng, "group_columns");
+  size_t *vals = name_indices(L, t, 3, &nv, "group_columns");
+  luaL_argcheck(L, ng >= 1 && ng <= 64, 2, "1 to 64 key columns");
+  luaL_argcheck(L, nv <= 64, 3, "at most 64 value columns");
+  const scl_groups *G = push_groups(L, t, cols, (int)ng);
+  int held = lua_gettop(L);
+  lua_createtable(L, G->ngroups > INT_MAX ? INT_MAX : (int)G->ngroups, 0);
+  int out = lua_gettop(L);
+  for (size_t g = 0; g < G->ngroups; g++) {
+    const size_t *rows = G->rows + G->start[g];
+    size_t n = G->start[g + 1] - G->start[g];
+    lua_createtable(L, (int)nv + 1, 0);
+    pushgroupkey(L, t, cols, (int)ng, rows[0]);
+    lua_rawseti(L, -2, 1);
+    for (size_t k = 0; k < nv; k++) {
+      sclb_table *u = newcolumn(L);
+      check_ok(L, ctx, scl_table_take_columns(t, &vals[k], 1, rows, n, &u->t));
+      lua_rawseti(L, -2, (lua_Integer)k + 2);
+    }
+    lua_rawseti(L, out, (lua_Integer)g + 1);
+  }
+  drop_groups(L, held);
+  lua_settop(L, out);
+  return 1;
+}
+
+/*
+ * flops_6nd(t, params, tokens, name [, divisor]) -> nothing
+ *   For the experiment: sets column name of t to 6 * N * D (/ divisor),
+ *   the same operations in the same order as those Column expressions
+ *   (scl_vec_op), computed from t's own columns into the new one.
+ */
+static int l_flops_6nd(lua_State *L) {
+  scl_ctx *ctx = sclb_ctx(L);
+  scl_table *t = sclb_checktable(L, 1)->t;
+  const char *name = luaL_checkstring(L, 4);
+  int pc = colindex(L, t, 2), tc = colindex(L, t, 3);
+  const double *N = scl_table_numbers(t, (size_t)pc);
+  const double *D = scl_table_numbers(t, (size_t)tc);
+  if (!N || !D)
+    luaL_error(L, "flops_6nd: column '%s' holds strings, not numbers",
+               N ? lua_tostring(L, 3) : lua_tostring(L, 2));
+  size_t n = scl_table_nrows(t);
+  double six = 6, div = luaL_optnumber(L, 5, 1);
+  int by = !lua_isnoneornil(L, 5);
+  /* Replacing an input column would free it: compute aside, then copy. */
+  int aside = strcmp(name, lua_tostring(L, 2)) == 0 ||
+              strcmp(name, lua_tostring(L, 3)) == 0;
+  scl_table *dst = t;
+  if (aside) {
+    sclb_table *u = newcolumn(L);
+    check_ok(L, ctx, scl_table_new(ctx, &u->t));
+    dst = u->t;
+  }
+  double *out;
+  check_ok(L, ctx, scl_table_add_numbers(dst, name, n, &out));
+  check_ok(L, ctx, scl_vec_op(ctx, SCL_MUL, &six, 1, N, n, out, n));
+  check_ok(L, ctx, scl_vec_op(ctx, SCL_MUL, out, n, D, n, out, n));
+  if (by) check_ok(L, ctx, scl_vec_op(ctx, SCL_DIV, out, n, &div, 1, out, n));
+  if (aside) check_ok(L, ctx, scl_table_set_numbers(t, name, out, n));
+  return 0;
 }
 
 /* t:copy() -> a new Table with the same content */
@@ -1245,7 +1354,8 @@ static const luaL_Reg column_meta[] = {
 static const luaL_Reg funcs[] = {
     {"read_csv", l_read_csv},   {"read_csv_string", l_read_csv_string},
     {"csv_records", l_csv_records}, {"column", l_column},
-    {"table", l_table},         {NULL, NULL}};
+    {"table", l_table},         {"group_columns", l_group_columns},
+    {"flops_6nd", l_flops_6nd}, {NULL, NULL}};
 
 static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta,
                     const luaL_Reg *methods) {

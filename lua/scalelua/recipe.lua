@@ -143,12 +143,22 @@ local function apply_compute(t, c, level, reread)
   local pname, tname = c.params or "params", c.tokens or "tokens"
   need_numbers(t, pname, "experiment.compute.params", reread, level + 1)
   need_numbers(t, tname, "experiment.compute.tokens", reread, level + 1)
-  local N, D = t:column(pname), t:column(tname)
   local flops = c.flops or "6ND"
-  local f
+  local unit = c.unit or "pflops_days"
+  local name = c.name or "compute"
   if flops == "6ND" then
-    f = 6 * N * D
-  elseif type(flops) == "function" then
+    -- 6 * N * D (/ PFLOPS_DAY) as the Column expression below would give
+    -- it, computed in one step into the table.
+    if unit ~= "pflops_days" and unit ~= "flops" then
+      error("experiment.compute.unit: expected \"pflops_days\" or \"flops\", got " .. tostring(unit),
+        level + 1)
+    end
+    core.flops_6nd(t, pname, tname, name, unit == "pflops_days" and PFLOPS_DAY or nil)
+    return name
+  end
+  local N, D = t:column(pname), t:column(tname)
+  local f
+  if type(flops) == "function" then
     f = guarded(level + 1, "experiment.compute.flops", flops, N, D, t)
     if type(f) == "table" then f = core.column(f) end
     if not util.is_column(f) then
@@ -158,14 +168,12 @@ local function apply_compute(t, c, level, reread)
     error("experiment.compute.flops: expected \"6ND\" or a function(N, D, table), got "
       .. tostring(flops), level + 1)
   end
-  local unit = c.unit or "pflops_days"
   if unit == "pflops_days" then
     f = f / PFLOPS_DAY
   elseif unit ~= "flops" then
     error("experiment.compute.unit: expected \"pflops_days\" or \"flops\", got " .. tostring(unit),
       level + 1)
   end
-  local name = c.name or "compute"
   t[name] = f
   return name
 end
@@ -302,30 +310,30 @@ end
 local NAN_KEY = {}
 
 -- The series of table t and the curves of each: {key =, curves = {{key =,
--- sub =}, ...}}, in order of first appearance (of each series, and of
--- each curve within its series), sub a Table of the curve's rows holding
--- the columns cols.  One grouping pass in C by (series, curve); without a
--- series (curve) column there is one series (one curve per series) "all".
-local function series_curves(t, scol, ccol, cols)
+-- x =, y =}, ...}}, in order of first appearance (of each series, and of
+-- each curve within its series), x and y the curve's rows of columns xcol
+-- and ycol as Columns.  One grouping pass in C by (series, curve); without
+-- a series (curve) column there is one series (one curve per series) "all".
+local function series_curves(t, scol, ccol, xcol, ycol)
   if scol == nil and ccol == nil then
-    return { { key = "all", curves = { { key = "all", sub = t } } } }
+    return { { key = "all", curves = { { key = "all", x = t:column(xcol), y = t:column(ycol) } } } }
   end
-  local opts = { columns = cols }
+  local vals = { xcol, ycol }
   local out = {}
   if scol == nil or ccol == nil then
     local list = {}
-    for key, sub in t:group_by(scol or ccol, opts) do
-      list[#list + 1] = { key = key, sub = sub }
+    for i, g in ipairs(core.group_columns(t, { scol or ccol }, vals)) do
+      list[i] = { key = g[1], x = g[2], y = g[3] }
     end
     if scol == nil then return { { key = "all", curves = list } } end
-    for i, g in ipairs(list) do
-      out[i] = { key = g.key, curves = { { key = "all", sub = g.sub } } }
+    for i, c in ipairs(list) do
+      out[i] = { key = c.key, curves = { { key = "all", x = c.x, y = c.y } } }
     end
     return out
   end
   local index = {}
-  for key, sub in t:group_by(scol, ccol, opts) do
-    local sk = key[1]
+  for _, g in ipairs(core.group_columns(t, { scol, ccol }, vals)) do
+    local sk = g[1][1]
     local k = sk ~= sk and NAN_KEY or sk
     local s = index[k]
     if not s then
@@ -333,7 +341,7 @@ local function series_curves(t, scol, ccol, cols)
       index[k] = s
       out[#out + 1] = s
     end
-    s.curves[#s.curves + 1] = { key = key[2], sub = sub }
+    s.curves[#s.curves + 1] = { key = g[1][2], x = g[2], y = g[3] }
   end
   return out
 end
@@ -370,13 +378,11 @@ function M.experiment(spec)
   local self = setmetatable({ name = spec.name, table = t, x = x, y = spec.y,
     series = {}, labels = spec.labels or {} }, Experiment)
   -- Curves stay Columns (x, y) from here to the chart: no Lua arrays.
-  local cols = { x }
-  if spec.y ~= x then cols[2] = spec.y end
-  for _, sg in ipairs(series_curves(t, spec.series, spec.curve, cols)) do
+  for _, sg in ipairs(series_curves(t, spec.series, spec.curve, x, spec.y)) do
     local sname = sg.key
     local s = { name = tostring(sname), label = self.labels[sname] or tostring(sname), curves = {} }
     for _, cg in ipairs(sg.curves) do
-      local cx, cy = cg.sub:column(x), cg.sub:column(spec.y)
+      local cx, cy = cg.x, cg.y
       if smooth then
         cy = guarded(L, "experiment.smooth (curve " .. tostring(cg.key) .. ")", smooth, cx, cy)
       end
