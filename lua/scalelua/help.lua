@@ -143,9 +143,11 @@ Rows whose column equals the value (one of the values), or where the
 predicate is true.]],
   ["Table:sort"] = "t:sort(col, desc) -> Table\nSorted by col (stable, NaN last).",
   ["Table:select"] = "t:select(col, ...) | t:select{cols} -> Table\nThose columns, in that order.",
-  ["Table:group_by"] = [[t:group_by(col, ...) -> iterator of key, subtable
-Groups in order of first appearance; with several columns the key is an
-array of their values: for run, r in t:group_by("run") do ... end]],
+  ["Table:group_by"] = [[t:group_by(col, ... [, {columns = {names}}]) -> iterator of key, subtable
+Groups of equal values (NaN is one value, -0 is 0) in order of first
+appearance, rows in table order; with several columns the key is an array
+of their values; `columns`: the subtables hold only those columns.
+for run, r in t:group_by("run") do ... end]],
   ["Table:copy"] = "t:copy() -> Table\nAn independent copy.",
   ["Table:append"] = "t:append(other)\nAdds other's rows (same columns) in place.",
   ["Table:set"] = [[t:set(name, value)   (also t.name = value)

@@ -456,6 +456,327 @@ static void test_alloc_failures(void) {
   }
 }
 
+/* ------------------------------------------------------------ grouping */
+
+/* Are rows a and b equal in column c, by the rules of scl_table_group? */
+static int same_cell(const scl_table *t, size_t c, size_t a, size_t b) {
+  if (scl_table_coltype(t, c) == SCL_STRING)
+    return strcmp(scl_table_string(t, c, a), scl_table_string(t, c, b)) == 0;
+  double x = scl_table_numbers(t, c)[a], y = scl_table_numbers(t, c)[b];
+  return (isnan(x) && isnan(y)) || x == y;
+}
+
+/*
+ * Check g against groups found the slow way: each row joins the first
+ * group whose first row equals it in every key column.  Returns the
+ * number of mismatches.
+ */
+static int check_groups(const scl_table *t, const size_t *cols, size_t nc,
+                        const scl_groups *g) {
+  size_t n = scl_table_nrows(t), ng = 0;
+  size_t *first = malloc((n + 1) * sizeof *first);
+  size_t *gid = malloc((n + 1) * sizeof *gid);
+  size_t *count = calloc(n + 1, sizeof *count);
+  int bad = 0;
+  for (size_t r = 0; r < n; r++) {
+    size_t k = 0;
+    for (; k < ng; k++) {
+      size_t j = 0;
+      while (j < nc && same_cell(t, cols[j], first[k], r)) j++;
+      if (j == nc) break;
+    }
+    if (k == ng) first[ng++] = r;
+    gid[r] = k;
+    count[k]++;
+  }
+  if (g->ngroups != ng || g->nrows != n || g->start[0] != 0 ||
+      g->start[ng] != n)
+    bad++;
+  else
+    for (size_t k = 0; k < ng; k++) {
+      if (g->start[k + 1] - g->start[k] != count[k]) {
+        bad++;
+        break;
+      }
+      /* every row of group k, in ascending order, the first one first */
+      size_t prev = 0;
+      for (size_t i = g->start[k]; i < g->start[k + 1]; i++) {
+        size_t r = g->rows[i];
+        if (r >= n || gid[r] != k || (i > g->start[k] && r <= prev) ||
+            (i == g->start[k] && r != first[k]))
+          bad++;
+        prev = r;
+      }
+    }
+  free(first);
+  free(gid);
+  free(count);
+  return bad;
+}
+
+/* A small deterministic generator (xorshift64*). */
+static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
+static uint64_t rng(void) {
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+/*
+ * A random table of n rows: s (strings from an alphabet of `ns`), x
+ * (numbers from a small set with NaN, -0, 0, inf), y (up to `ny` distinct
+ * numbers), in runs of equal rows as training logs have them.
+ */
+static scl_table *random_table(scl_ctx *ctx, size_t n, size_t ns, size_t ny) {
+  static const char *alpha[] = {"a", "b", "", "run-1", "run-10", "Run-1",
+                                "moba-568M-r0001", "full", "x y", "NaN"};
+  static const double xs[] = {0.0, -0.0, 1.5, NAN, -2, INFINITY, 1e300, -NAN};
+  const char **s = malloc((n + 1) * sizeof *s);
+  char (*buf)[16] = malloc((n + 1) * sizeof *buf);
+  double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+  for (size_t r = 0; r < n; r++) {
+    if (r == 0 || rng() % 4 == 0) {
+      size_t k = (size_t)(rng() % ns);
+      if (k < 10) {
+        s[r] = alpha[k];
+      } else {
+        snprintf(buf[r], sizeof buf[r], "s%zu", k);
+        s[r] = buf[r];
+      }
+      x[r] = xs[rng() % 8];
+      y[r] = (double)(rng() % ny) * 0.25 - 3;
+    } else {
+      s[r] = s[r - 1];
+      x[r] = x[r - 1];
+      y[r] = y[r - 1];
+    }
+  }
+  scl_table *t = NULL;
+  if (scl_table_new(ctx, &t) || scl_table_set_strings(t, "s", s, n) ||
+      scl_table_set_numbers(t, "x", x, n) ||
+      scl_table_set_numbers(t, "y", y, n)) {
+    scl_table_free(t);
+    t = NULL;
+  }
+  free(s);
+  free(buf);
+  free(x);
+  free(y);
+  return t;
+}
+
+static void test_group(void) {
+  scl_ctx *ctx = testalloc_ctx(&cnt);
+  long base = cnt.bytes;
+  /* A hand-made case: NaN is one value, -0 is 0, first appearance order. */
+  const char *runs[] = {"b", "a", "b", "c", "a", "b"};
+  double v[] = {NAN, 0.0, -NAN, -0.0, 2, 0.0};
+  scl_table *t;
+  scl_groups *g;
+  CHECK(scl_table_new(ctx, &t) == SCL_OK &&
+            scl_table_set_strings(t, "run", runs, 6) == SCL_OK &&
+            scl_table_set_numbers(t, "v", v, 6) == SCL_OK,
+        "table");
+  size_t by_run = 0, by_v = 1, both[] = {0, 1};
+  CHECK(scl_table_group(t, &by_run, 1, &g) == SCL_OK, "group by run");
+  size_t want_start[] = {0, 3, 5, 6}, want_rows[] = {0, 2, 5, 1, 4, 3};
+  CHECK(g->ngroups == 3 && g->nrows == 6 &&
+            memcmp(g->start, want_start, sizeof want_start) == 0 &&
+            memcmp(g->rows, want_rows, sizeof want_rows) == 0,
+        "b (0 2 5), a (1 4), c (3)");
+  scl_groups_free(ctx, g);
+  CHECK(scl_table_group(t, &by_v, 1, &g) == SCL_OK, "group by v");
+  size_t want_start2[] = {0, 2, 5, 6}, want_rows2[] = {0, 2, 1, 3, 5, 4};
+  CHECK(g->ngroups == 3 &&
+            memcmp(g->start, want_start2, sizeof want_start2) == 0 &&
+            memcmp(g->rows, want_rows2, sizeof want_rows2) == 0,
+        "NaN (0 2), 0 (1 3 5), 2 (4)");
+  scl_groups_free(ctx, g);
+  CHECK(scl_table_group(t, both, 2, &g) == SCL_OK, "group by run, v");
+  size_t want_start3[] = {0, 2, 3, 4, 5, 6}, want_rows3[] = {0, 2, 1, 3, 4, 5};
+  CHECK(g->ngroups == 5 &&
+            memcmp(g->start, want_start3, sizeof want_start3) == 0 &&
+            memcmp(g->rows, want_rows3, sizeof want_rows3) == 0,
+        "(b NaN) (a 0) (c 0) (a 2) (b 0)");
+  scl_groups_free(ctx, g);
+  /* Errors. */
+  size_t out_of_range = 2;
+  CHECK(scl_table_group(t, &out_of_range, 1, &g) == SCL_EINVAL && g == NULL &&
+            strcmp(scl_ctx_errmsg(ctx),
+                   "group: no column 3 (the table has 2)") == 0,
+        "column out of range: %s", scl_ctx_errmsg(ctx));
+  CHECK(scl_table_group(t, both, 0, &g) == SCL_EINVAL && g == NULL,
+        "no column");
+  scl_groups_free(ctx, NULL);
+  scl_table_free(t);
+  /* No rows: no groups. */
+  CHECK(scl_table_new(ctx, &t) == SCL_OK &&
+            scl_table_set_numbers(t, "v", NULL, 0) == SCL_OK &&
+            scl_table_group(t, &by_run, 1, &g) == SCL_OK && g->ngroups == 0 &&
+            g->start[0] == 0,
+        "empty table");
+  scl_groups_free(ctx, g);
+  scl_table_free(t);
+
+  /* Random tables against the slow reference, every key combination. */
+  static const size_t combos[][3] = {{0}, {1}, {2}, {0, 1}, {1, 0},
+                                     {0, 2}, {2, 1, 0}, {0, 0}};
+  static const size_t ncombo[] = {1, 1, 1, 2, 2, 2, 3, 2};
+  int bad = 0, runs_done = 0;
+  for (int trial = 0; trial < 60; trial++) {
+    size_t n = (size_t)(rng() % 700), ns = 2 + (size_t)(rng() % 60);
+    size_t ny = 1 + (size_t)(rng() % (trial % 3 ? 5 : 400));
+    t = random_table(ctx, n, ns, ny);
+    if (!t) {
+      bad++;
+      continue;
+    }
+    for (size_t c = 0; c < 8; c++) {
+      if (scl_table_group(t, combos[c], ncombo[c], &g) != SCL_OK) {
+        bad++;
+        continue;
+      }
+      bad += check_groups(t, combos[c], ncombo[c], g);
+      scl_groups_free(ctx, g);
+      runs_done++;
+    }
+    scl_table_free(t);
+  }
+  CHECK(bad == 0 && runs_done == 480, "random groupings: %d bad of %d", bad,
+        runs_done);
+  /* A long log: 40000 rows, a few hundred groups, growing the hash. */
+  t = random_table(ctx, 40000, 300, 900);
+  size_t yx[] = {2, 1};
+  CHECK(t && scl_table_group(t, yx, 2, &g) == SCL_OK &&
+            check_groups(t, yx, 2, g) == 0 && g->ngroups > 300,
+        "long log by (y, x): %zu groups", g ? g->ngroups : 0);
+  scl_groups_free(ctx, g);
+  scl_table_free(t);
+  CHECK(cnt.bytes == base, "leak: %ld bytes", cnt.bytes - base);
+  CHECK(cnt.bad_osize == 0, "%ld wrong old sizes", cnt.bad_osize);
+  scl_ctx_free(ctx);
+}
+
+static void test_take_columns_add_numbers(void) {
+  scl_ctx *ctx = testalloc_ctx(&cnt);
+  long base = cnt.bytes;
+  const char *runs[] = {"a", "b", "c", "b", "d"};
+  double loss[] = {5, 4, 3, 2, 1};
+  scl_table *t = make_runs(ctx, runs, loss, 5), *u;
+  double step[] = {10, 20, 30, 40, 50};
+  CHECK(scl_table_set_numbers(t, "step", step, 5) == SCL_OK, "step");
+  size_t rows[] = {3, 1, 4}, cols[] = {2, 0};
+  CHECK(scl_table_take_columns(t, cols, 2, rows, 3, &u) == SCL_OK, "take");
+  CHECK(scl_table_ncols(u) == 2 && scl_table_nrows(u) == 3 &&
+            strcmp(scl_table_colname(u, 0), "step") == 0 &&
+            strcmp(scl_table_colname(u, 1), "run") == 0,
+        "columns step, run");
+  CHECK(num_at(u, "step", 0) == 40 && num_at(u, "step", 2) == 50 &&
+            strcmp(str_at(u, "run", 1), "b") == 0 &&
+            strcmp(str_at(u, "run", 2), "d") == 0 &&
+            scl_table_nlevels(u, 1) == 2 &&
+            strcmp(scl_table_level(u, 1, 0), "b") == 0,
+        "taken values, levels b d");
+  scl_table_free(u);
+  size_t one = 1;
+  CHECK(scl_table_take_columns(t, &one, 1, rows, 0, &u) == SCL_OK &&
+            scl_table_ncols(u) == 1 && scl_table_nrows(u) == 0,
+        "no rows");
+  scl_table_free(u);
+  CHECK(scl_table_take_columns(t, cols, 0, rows, 3, &u) == SCL_OK &&
+            scl_table_ncols(u) == 0 && scl_table_nrows(u) == 0,
+        "no columns");
+  scl_table_free(u);
+  size_t dup[] = {1, 1}, far[] = {3};
+  CHECK(scl_table_take_columns(t, dup, 2, rows, 3, &u) == SCL_EINVAL &&
+            u == NULL &&
+            strcmp(scl_ctx_errmsg(ctx),
+                   "take_columns: column 'loss' named twice") == 0,
+        "twice: %s", scl_ctx_errmsg(ctx));
+  CHECK(scl_table_take_columns(t, far, 1, rows, 3, &u) == SCL_EINVAL &&
+            strstr(scl_ctx_errmsg(ctx), "no column 4"),
+        "out of range: %s", scl_ctx_errmsg(ctx));
+  size_t badrow[] = {5};
+  CHECK(scl_table_take_columns(t, cols, 2, badrow, 1, &u) == SCL_EINVAL &&
+            strstr(scl_ctx_errmsg(ctx), "row 6 out of range"),
+        "row out of range: %s", scl_ctx_errmsg(ctx));
+
+  /* add_numbers: new, replacing, wrong length. */
+  double *v;
+  CHECK(scl_table_add_numbers(t, "twice", 5, &v) == SCL_OK && v != NULL,
+        "add");
+  for (int i = 0; i < 5; i++) v[i] = 2 * loss[i];
+  CHECK(scl_table_ncols(t) == 4 && num_at(t, "twice", 4) == 2 &&
+            scl_table_numbers(t, 3) == v,
+        "filled in place");
+  CHECK(scl_table_add_numbers(t, "loss", 5, &v) == SCL_OK &&
+            scl_table_ncols(t) == 4 && scl_table_find(t, "loss") == 1,
+        "replaces in place");
+  v[0] = -1;
+  CHECK(num_at(t, "loss", 0) == -1, "the replacement's storage");
+  CHECK(scl_table_add_numbers(t, "short", 4, &v) == SCL_EINVAL && v == NULL &&
+            strcmp(scl_ctx_errmsg(ctx),
+                   "column 'short' has 4 values, the table has 5 rows") == 0,
+        "length: %s", scl_ctx_errmsg(ctx));
+  scl_table_free(t);
+  CHECK(scl_table_new(ctx, &t) == SCL_OK &&
+            scl_table_add_numbers(t, "first", 3, &v) == SCL_OK &&
+            scl_table_nrows(t) == 3,
+        "the first column sets the row count");
+  scl_table_free(t);
+  CHECK(cnt.bytes == base, "leak: %ld bytes", cnt.bytes - base);
+  CHECK(cnt.bad_osize == 0, "%ld wrong old sizes", cnt.bad_osize);
+  scl_ctx_free(ctx);
+}
+
+/* Fail allocation k, for every k, in group, take_columns and add_numbers. */
+static void test_group_alloc_failures(void) {
+  for (int op = 0; op < 4; op++) {
+    int bad = 0, leaks = 0, fails = 0;
+    for (long k = 1; k < 10000; k++) {
+      scl_ctx *ctx = testalloc_ctx(&cnt);
+      long base = cnt.bytes;
+      rng_state = 0x9E3779B97F4A7C15ULL;
+      scl_table *t = random_table(ctx, 3000, 200, op == 1 ? 700 : 40), *u = NULL;
+      scl_groups *g = NULL;
+      size_t s_y[] = {0, 2}, x_y[] = {1, 2}, cols[] = {2, 0};
+      size_t rows[] = {7, 3, 2999, 3};
+      double *v = NULL;
+      cnt.count = 0;
+      cnt.fail_at = k;
+      int rc;
+      switch (op) {
+      case 0: rc = scl_table_group(t, s_y, 2, &g); break;
+      case 1: rc = scl_table_group(t, x_y, 2, &g); break;
+      case 2: rc = scl_table_take_columns(t, cols, 2, rows, 4, &u); break;
+      default: rc = scl_table_add_numbers(t, "z", 3000, &v); break;
+      }
+      long used = cnt.count;
+      cnt.fail_at = 0;
+      if (rc == SCL_OK) {
+        if (op < 2) bad += check_groups(t, op ? x_y : s_y, 2, g);
+        if (op == 2 && (scl_table_nrows(u) != 4 || scl_table_ncols(u) != 2))
+          bad++;
+        if (op == 3 && (scl_table_ncols(t) != 4 || !v)) bad++;
+      } else {
+        fails++;
+        if (rc != SCL_ENOMEM || g || u || v) bad++;
+        if (scl_table_ncols(t) != 3 || scl_table_nrows(t) != 3000) bad++;
+      }
+      scl_groups_free(ctx, g);
+      scl_table_free(u);
+      scl_table_free(t);
+      if (cnt.bytes != base || cnt.bad_osize) leaks++;
+      scl_ctx_free(ctx);
+      if (used < k) break;
+    }
+    CHECK(bad == 0 && leaks == 0, "op %d: %d bad, %d leaks", op, bad, leaks);
+    CHECK(fails >= (op == 3 ? 2 : 3), "op %d: %d failures injected", op,
+          fails);
+  }
+}
+
 static void test_vec(void) {
   scl_ctx *ctx = scl_ctx_new(NULL, NULL);
   double a[] = {1, 2, 4}, b[] = {2, 8, 16}, out[3];
@@ -532,6 +853,9 @@ int main(void) {
   test_take_select();
   test_order();
   test_alloc_failures();
+  test_group();
+  test_take_columns_add_numbers();
+  test_group_alloc_failures();
   test_vec();
   return check_done("test_table");
 }
