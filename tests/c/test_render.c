@@ -328,6 +328,79 @@ static void test_chart_oom(void) {
 }
 
 /* Decimation keeps, per pixel column, first, last, lowest and highest. */
+/* A layer's summaries (taken while copying, in blocks, with SSE2 on
+ * clean blocks) against a plain reference, over random data with NaN,
+ * infinities, values <= 0 and disorder placed anywhere. */
+static void test_summaries(scl_ctx *ctx) {
+  uint32_t seed = 99;
+  int all = 1;
+  for (int round = 0; round < 300; round++) {
+    size_t n = 1 + (size_t)(round * 37 % 2500);
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    double *z = malloc(n * sizeof *z);
+    for (size_t i = 0; i < n; i++) {
+      x[i] = 0.5 + (double)i;
+      y[i] = 1 + (double)((i * 7919) % 1000);
+      z[i] = y[i] + 1;
+    }
+    int kinds = round % 8; /* how many oddities, each at a random place */
+    for (int k = 0; k < kinds; k++) {
+      seed = seed * 1664525u + 1013904223u;
+      size_t at = (seed >> 8) % n;
+      static const double odd[] = {NAN, INFINITY, -INFINITY, 0, -3, 1e-300};
+      double v = odd[(seed >> 4) % 6];
+      switch ((seed >> 12) % 4) {
+      case 0: x[at] = v; break;
+      case 1: y[at] = v; break;
+      case 2: z[at] = v; break;
+      default: x[at] = x[at] - 100; break; /* out of order */
+      }
+    }
+    scl_chart *c;
+    scl_chart_new(ctx, &c);
+    CHECK(scl_chart_add_line(c, x, y, n, NULL, NULL) == SCL_OK &&
+              scl_chart_add_band(c, x, y, z, n, NULL, NULL) == SCL_OK,
+          "add");
+    for (int b = 0; b < 2; b++) {
+      const scli_layer *l = &c->layers[b];
+      const double *y2 = b ? z : NULL;
+      double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY,
+             ymax = -INFINITY, prev = -INFINITY;
+      size_t xneg = n, yneg = n, y2neg = n;
+      int sorted = 1;
+      for (size_t i = 0; i < n; i++) {
+        if (!(x[i] >= prev)) sorted = 0;
+        prev = x[i];
+        if (x[i] <= 0 && xneg == n) xneg = i;
+        if (y[i] <= 0 && yneg == n) yneg = i;
+        if (y2 && y2[i] <= 0 && y2neg == n) y2neg = i;
+        if (!isfinite(x[i])) continue;
+        xmin = fmin(xmin, x[i]), xmax = fmax(xmax, x[i]);
+        if (isfinite(y[i])) ymin = fmin(ymin, y[i]), ymax = fmax(ymax, y[i]);
+        if (y2 && isfinite(y2[i]))
+          ymin = fmin(ymin, y2[i]), ymax = fmax(ymax, y2[i]);
+      }
+      int ok = l->xmin == xmin && l->xmax == xmax && l->ymin == ymin &&
+               l->ymax == ymax && l->xneg == xneg && l->yneg == yneg &&
+               l->y2neg == y2neg && l->xsorted == sorted &&
+               memcmp(l->x, x, n * sizeof *x) == 0;
+      if (!ok) {
+        all = 0;
+        printf("round %d layer %d n %zu: x %g..%g (%g..%g) y %g..%g (%g..%g)"
+               " neg %zu %zu %zu (%zu %zu %zu) sorted %d (%d)\n", round, b,
+               n, l->xmin, l->xmax, xmin, xmax, l->ymin, l->ymax, ymin, ymax,
+               l->xneg, l->yneg, l->y2neg, xneg, yneg, y2neg, l->xsorted,
+               sorted);
+      }
+    }
+    scl_chart_free(c);
+    free(x);
+    free(y);
+    free(z);
+  }
+  CHECK(all, "layer summaries match the reference in 300 rounds");
+}
+
 static void test_decimate(void) {
   size_t n = 1000000, ncol = 500;
   double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
@@ -382,6 +455,19 @@ static void test_decimate(void) {
   for (size_t c = 0; c < ncol; c++)
     if (lo[c] != klo[c] || hi[c] != khi[c]) same = 0;
   CHECK(same, "column extremes preserved");
+  /* ties: y on a coarse grid, so a column's extremes occur many times;
+   * the sorted path (whole stretches at once) keeps the same first
+   * occurrences as the point-by-point one */
+  for (size_t i = 0; i < n; i++) y[i] = round(y[i] * 8) / 8;
+  y[123456] = NAN;
+  m = scli_decimate(x, y, n, 0.05, 20, 1, ncol, 0, keep);
+  m2 = scli_decimate(x, y, n, 0.05, 20, 1, ncol, SCLI_DEC_SORTED, keep2);
+  CHECK(m2 == m && memcmp(keep, keep2, m * sizeof *keep) == 0,
+        "ties: sorted path %zu points, unsorted %zu", m2, m);
+  for (size_t i = 0; i < n; i++)
+    y[i] = 2 * pow(x[i], -0.1) + 0.3 * sin((double)i * 0.01) *
+                                     cos((double)i * 0.0007);
+  y[123456] = NAN;
   /* lines: each column's extremes, no more than two a column beyond the
    * ends of the stretches, the same with x known sorted */
   for (int f = 0; f < 2; f++) {
@@ -985,6 +1071,7 @@ int main(void) {
   scl_ctx *ctx = scl_ctx_new(NULL, NULL);
   test_chart_api(ctx);
   test_chart_oom();
+  test_summaries(ctx);
   test_decimate();
   test_png_writer(ctx);
   test_png(ctx);
