@@ -192,12 +192,14 @@ static void fill_layer(scli_layer *l, const double *x, const double *y,
                        const double *y2) {
   enum { BLOCK = 512 };
   size_t n = l->n;
-  memcpy(l->x, x, n * sizeof *x);
-  memcpy(l->y, y, n * sizeof *y);
-  if (y2) memcpy(l->y2, y2, n * sizeof *y2);
   l->xmin = l->ymin = INFINITY;
   l->xmax = l->ymax = -INFINITY;
   l->xneg = l->yneg = l->y2neg = n;
+  l->xsorted = 1;
+  if (!n) return; /* x, y may be NULL */
+  memcpy(l->x, x, n * sizeof *x);
+  memcpy(l->y, y, n * sizeof *y);
+  if (y2) memcpy(l->y2, y2, n * sizeof *y2);
   int sorted = 1;
   double prev = -INFINITY;
   for (size_t i = 0; i < n; i += BLOCK) {
