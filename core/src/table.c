@@ -297,7 +297,8 @@ static int table_put(scl_table *t, column *c) {
     return SCL_OK;
   }
   if (t->ncols == t->colcap) {
-    size_t nc = t->colcap ? t->colcap * 2 : 8;
+    /* From one: a Column is a one-column table, and there are many. */
+    size_t nc = t->colcap ? t->colcap * 2 : 1;
     column *cols = scli_realloc(t->ctx, t->cols, t->colcap * sizeof *cols,
                                 nc * sizeof *cols);
     if (!cols) {
@@ -921,66 +922,101 @@ static uint64_t num_key(double v) {
   return u;
 }
 
+/* Row r of key column c as a 64-bit key: a string's code, a number's. */
+static inline uint64_t cell_key(const column *c, size_t r) {
+  return c->type == SCL_STRING ? c->codes[r] : num_key(c->num[r]);
+}
+
+/* The first row at or after r, below lim, where key column c is not v. */
+static size_t key_end(const column *c, uint64_t v, size_t r, size_t lim) {
+  if (c->type == SCL_STRING) {
+    const uint32_t *x = c->codes;
+    while (r < lim && x[r] == v) r++;
+  } else {
+    const double *x = c->num;
+    while (r < lim && num_key(x[r]) == v) r++;
+  }
+  return r;
+}
+
 /*
- * Number the groups of gid[0..n) by the first key column: by code for
- * strings (a code is a distinct string), through the map for numbers.
- * Logs hold each run's rows together, so the key of the row before is
- * tried first.
+ * The runs of t: stretches of rows equal in every key column.  Training
+ * logs hold each run's rows together, so there are few runs and the
+ * grouping looks up one key per run, not per row.  Sets *at (allocated
+ * here, room for m + 1) to where each starts, then n, and *m to their
+ * number.  Each run's end is found a column at a time with tight loops.
  */
-static int group_first(scl_ctx *ctx, const column *c, size_t n, size_t *gid,
-                       size_t *ngroups) {
+static int find_runs(const scl_table *t, const size_t *cols, size_t ncols,
+                     size_t **at, size_t *m, size_t *cap) {
+  scl_ctx *ctx = t->ctx;
+  size_t n = t->nrows, k = 0, c = 64;
+  size_t *a = scli_malloc(ctx, c * sizeof *a);
+  if (!a) return scli_oom(ctx);
+  for (size_t r = 0; r < n;) {
+    size_t e = n;
+    for (size_t j = 0; j < ncols; j++) {
+      const column *col = &t->cols[cols[j]];
+      e = key_end(col, cell_key(col, r), r + 1, e);
+    }
+    if (k + 1 == c) {
+      size_t *b = scli_realloc(ctx, a, c * sizeof *a, 2 * c * sizeof *a);
+      if (!b) {
+        scli_free(ctx, a, c * sizeof *a);
+        return scli_oom(ctx);
+      }
+      a = b;
+      c *= 2;
+    }
+    a[k++] = r;
+    r = e;
+  }
+  a[k] = n;
+  *at = a;
+  *m = k;
+  *cap = c;
+  return SCL_OK;
+}
+
+/*
+ * Number the groups of the m runs starting at rows at[] by the first key
+ * column, in order of first appearance: by code for strings (a code is a
+ * distinct string), through the map for numbers.
+ */
+static int group_first(scl_ctx *ctx, const column *c, const size_t *at,
+                       size_t m, size_t *gid, size_t *ngroups) {
   size_t next = 0;
   if (c->type == SCL_STRING) {
     size_t nl = c->nlev ? c->nlev : 1;
     size_t *of = scli_malloc(ctx, nl * sizeof *of);
     if (!of) return scli_oom(ctx);
     for (size_t k = 0; k < c->nlev; k++) of[k] = NO_GROUP;
-    for (size_t r = 0; r < n; r++) {
-      size_t *g = &of[c->codes[r]];
+    for (size_t k = 0; k < m; k++) {
+      size_t *g = &of[c->codes[at[k]]];
       if (*g == NO_GROUP) *g = next++;
-      gid[r] = *g;
+      gid[k] = *g;
     }
     scli_free(ctx, of, nl * sizeof *of);
     *ngroups = next;
     return SCL_OK;
   }
-  gmap m;
-  int rc = gmap_init(ctx, &m, 64);
-  if (rc) return rc;
-  uint64_t last = 0;
-  size_t lastg = NO_GROUP;
-  for (size_t r = 0; r < n && !rc; r++) {
-    uint64_t k = num_key(c->num[r]);
-    if (lastg == NO_GROUP || k != last) {
-      rc = gmap_get(ctx, &m, k, 0, &next, &lastg);
-      last = k;
-    }
-    gid[r] = lastg;
-  }
-  gmap_free(ctx, &m);
+  gmap map;
+  int rc = gmap_init(ctx, &map, 64);
+  for (size_t k = 0; k < m && !rc; k++)
+    rc = gmap_get(ctx, &map, num_key(c->num[at[k]]), 0, &next, &gid[k]);
+  if (map.s) gmap_free(ctx, &map);
   *ngroups = next;
   return rc;
 }
 
-/* Refine the groups gid[0..n) by one more key column. */
-static int group_more(scl_ctx *ctx, const column *c, size_t n, size_t *gid,
-                      size_t *ngroups) {
-  gmap m;
-  int rc = gmap_init(ctx, &m, 64);
-  if (rc) return rc;
-  size_t next = 0, lastg = NO_GROUP;
-  uint64_t la = 0, lb = 0;
-  for (size_t r = 0; r < n && !rc; r++) {
-    uint64_t a = gid[r];
-    uint64_t b = c->type == SCL_STRING ? c->codes[r] : num_key(c->num[r]);
-    if (lastg == NO_GROUP || a != la || b != lb) {
-      rc = gmap_get(ctx, &m, a, b, &next, &lastg);
-      la = a;
-      lb = b;
-    }
-    gid[r] = lastg;
-  }
-  gmap_free(ctx, &m);
+/* Refine the groups gid[0..m) of the runs by one more key column. */
+static int group_more(scl_ctx *ctx, const column *c, const size_t *at,
+                      size_t m, size_t *gid, size_t *ngroups) {
+  gmap map;
+  size_t next = 0;
+  int rc = gmap_init(ctx, &map, 64);
+  for (size_t k = 0; k < m && !rc; k++)
+    rc = gmap_get(ctx, &map, gid[k], cell_key(c, at[k]), &next, &gid[k]);
+  if (map.s) gmap_free(ctx, &map);
   *ngroups = next;
   return rc;
 }
@@ -993,8 +1029,9 @@ void scl_groups_free(scl_ctx *ctx, scl_groups *g) {
 }
 
 /*
- * Group numbers per row (one pass per key column), then a counting sort
- * of the rows by group, which keeps table order inside each group.
+ * Group numbers per run (one pass over the runs per key column), then a
+ * counting sort of the runs' rows by group, which keeps table order inside
+ * each group.
  */
 int scl_table_group(const scl_table *t, const size_t *cols, size_t ncols,
                     scl_groups **out) {
@@ -1009,17 +1046,20 @@ int scl_table_group(const scl_table *t, const size_t *cols, size_t ncols,
                         cols[j] + 1, t->ncols);
   size_t n = t->nrows, ng = 0, nb = (n ? n : 1) * sizeof(size_t);
   if (n > SIZE_MAX / sizeof(size_t) / 2) return scli_oom(ctx);
-  scl_groups *g = scli_calloc(ctx, 1, sizeof *g);
-  size_t *gid = scli_malloc(ctx, nb);
-  int rc = SCL_OK;
+  size_t m = 0, acap = 0, *at = NULL, *gid = NULL;
+  scl_groups *g = NULL;
+  int rc = find_runs(t, cols, ncols, &at, &m, &acap);
+  if (rc) return rc;
+  g = scli_calloc(ctx, 1, sizeof *g);
+  gid = scli_malloc(ctx, (m ? m : 1) * sizeof *gid);
   if (!g || !gid) {
     rc = scli_oom(ctx);
     goto fail;
   }
   g->nrows = n;
-  rc = group_first(ctx, &t->cols[cols[0]], n, gid, &ng);
+  rc = group_first(ctx, &t->cols[cols[0]], at, m, gid, &ng);
   for (size_t j = 1; j < ncols && !rc; j++)
-    rc = group_more(ctx, &t->cols[cols[j]], n, gid, &ng);
+    rc = group_more(ctx, &t->cols[cols[j]], at, m, gid, &ng);
   if (rc) goto fail;
   g->rows = scli_malloc(ctx, nb);
   g->start = scli_calloc(ctx, ng + 1, sizeof *g->start);
@@ -1028,18 +1068,23 @@ int scl_table_group(const scl_table *t, const size_t *cols, size_t ncols,
     goto fail;
   }
   g->ngroups = ng;
-  for (size_t r = 0; r < n; r++) g->start[gid[r] + 1]++;
+  for (size_t k = 0; k < m; k++) g->start[gid[k] + 1] += at[k + 1] - at[k];
   for (size_t k = 0; k < ng; k++) g->start[k + 1] += g->start[k];
   /* Fill each group from its end backwards: start[k + 1] walks down to
    * the first slot of group k, which is where start[k] belongs. */
-  for (size_t r = n; r-- > 0;) g->rows[--g->start[gid[r] + 1]] = r;
+  for (size_t k = m; k-- > 0;) {
+    size_t *end = &g->start[gid[k] + 1];
+    for (size_t r = at[k + 1]; r-- > at[k];) g->rows[--*end] = r;
+  }
   for (size_t k = 0; k < ng; k++) g->start[k] = g->start[k + 1];
   g->start[ng] = n;
-  scli_free(ctx, gid, nb);
+  scli_free(ctx, at, acap * sizeof *at);
+  scli_free(ctx, gid, (m ? m : 1) * sizeof *gid);
   *out = g;
   return SCL_OK;
 fail:
-  scli_free(ctx, gid, nb);
+  scli_free(ctx, at, acap * sizeof *at);
+  if (gid) scli_free(ctx, gid, (m ? m : 1) * sizeof *gid);
   if (g) {
     if (g->rows) scli_free(ctx, g->rows, nb);
     if (g->start) scli_free(ctx, g->start, (ng + 1) * sizeof *g->start);
