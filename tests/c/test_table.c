@@ -533,7 +533,7 @@ static scl_table *random_table(scl_ctx *ctx, size_t n, size_t ns, size_t ny) {
                                 "moba-568M-r0001", "full", "x y", "NaN"};
   static const double xs[] = {0.0, -0.0, 1.5, NAN, -2, INFINITY, 1e300, -NAN};
   const char **s = malloc((n + 1) * sizeof *s);
-  char (*buf)[16] = malloc((n + 1) * sizeof *buf);
+  char (*buf)[24] = malloc((n + 1) * sizeof *buf);
   double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
   for (size_t r = 0; r < n; r++) {
     if (r == 0 || rng() % 4 == 0) {
