@@ -31,7 +31,9 @@ endif
 endif
 
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-LIB_LIBS   := $(shell pkg-config --libs plplot libpng cminpack liblbfgs libcjson) -lcsv -lm -lpthread
+# No -lplplot: PLplot is opened with dlopen on the first render
+# (core/src/plload.c), so programs that never draw do not load it.
+LIB_LIBS   := $(shell pkg-config --libs libpng cminpack liblbfgs libcjson) -lcsv -lm -lpthread -ldl
 LUA_CFLAGS := $(shell pkg-config --cflags lua5.4)
 LUA_LIBS   := $(shell pkg-config --libs lua5.4)
 ifeq ($(LINEEDIT),edit)
@@ -72,6 +74,19 @@ all: $(A) $(SO) $(EXE) $(LUAMOD) $(LUALIB) $(B)/scalelua.pc $(B)/scalelua-lua.pc
 $(B)/obj/core/src/%.o: core/src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DSCL_BUILDING -c $< -o $@
+
+# The name plload.c opens is the SONAME of the libplplot.so compiled
+# against (not a guess), and the message for a missing library names the
+# Debian package owning it when dpkg knows.  Worked out only when plload.o
+# is compiled (target-specific values are expanded then); plload.o is
+# compiled again when that library changes.
+PLPLOT_SO     := $(shell pkg-config --variable=libdir plplot 2>/dev/null)/libplplot.so
+PLPLOT_SONAME  = $(shell objdump -p $(PLPLOT_SO) 2>/dev/null | sed -n 's/^ *SONAME *//p')
+PLPLOT_PKG     = $(shell dpkg-query -S $(realpath $(PLPLOT_SO)) 2>/dev/null | sed -n '1s/:.*//p')
+PLPLOT_DEFS    = $(if $(PLPLOT_SONAME),,$(error cannot read the SONAME of $(PLPLOT_SO) with objdump -p)) \
+  -DSCL_PLPLOT_SONAME='"$(PLPLOT_SONAME)"' $(if $(PLPLOT_PKG),-DSCL_PLPLOT_PKG='"$(PLPLOT_PKG)"')
+$(B)/obj/core/src/plload.o: ALL_CFLAGS += $(PLPLOT_DEFS)
+$(B)/obj/core/src/plload.o: $(wildcard $(PLPLOT_SO))
 
 $(B)/obj/core/bind/%.o: core/bind/%.c
 	@mkdir -p $(@D)
@@ -200,6 +215,8 @@ FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_LUA_OBJ := $(BIND_SRC:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/gen/lua_embed.o
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/%_fuzz)
 
+$(FUZZ_B)/obj/core/src/plload.o: FUZZ_CFLAGS += $(PLPLOT_DEFS)
+$(FUZZ_B)/obj/core/src/plload.o: $(wildcard $(PLPLOT_SO))
 $(FUZZ_B)/obj/core/%.o: core/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@

@@ -25,8 +25,8 @@
  * pointing out, a legend with a light frame on a translucent white box.
  */
 #include "internal.h"
+#include "plload.h" /* <plplot.h>, its calls through dlopen (plload.c) */
 
-#include <plplot.h>
 #include <png.h>
 
 #include <errno.h>
@@ -1453,6 +1453,7 @@ int scl_render(scl_ctx *ctx, scl_chart *const *panels, size_t npanels,
     rc = check_text(ctx, i, panels[i]);
     if (!rc) rc = settle_axes(ctx, i, &j.p[i]);
   }
+  if (!rc) rc = scli_plplot_load(ctx); /* the first render opens PLplot */
   if (rc) goto done;
 
   pthread_mutex_lock(&render_lock);

@@ -53,6 +53,13 @@ check "libscalelua-lua.so links" sh -c '[ "$(readlink "$1/libscalelua-lua.so")" 
 check "installed SONAME" sh -c 'readelf -d "$1" | grep -q "SONAME.*\[libscalelua.so.0\]"' - "$root/lib/libscalelua.so.$version"
 check "header installed as is" cmp -s core/include/scalelua.h "$root/include/scalelua.h"
 check "scalelua.pc prefix" grep -qx "prefix=$prefix" "$root/lib/pkgconfig/scalelua.pc"
+# PLplot is opened with dlopen on the first render: nothing installed links
+# it, and the .pc files do not ask for it
+for f in "lib/libscalelua.so.$version" "lib/libscalelua-lua.so.$version" \
+  bin/scalelua lib/lua/5.4/scalelua/core.so; do
+  check "$f does not link libplplot" sh -c '! readelf -d "$1" | grep -q "NEEDED.*libplplot"' - "$root/$f"
+done
+check "the .pc files require no plplot" sh -c '! grep -hE "^(Requires|Libs)" "$1"/scalelua.pc "$1"/scalelua-lua.pc | grep -qi plplot' - "$root/lib/pkgconfig"
 
 # build against the installed tree through pkg-config; the prefix moves
 # into DESTDIR with --define-variable (which would also move lua5.4's own
@@ -124,6 +131,8 @@ unset LUA_PATH LUA_CPATH
 check "installed scalelua --version" sh -c '"$1" --version | grep -q "^scalelua $2 "' - "$root/bin/scalelua" "$version"
 check "installed scalelua runs Lua" sh -c '[ "$("$1" -e "io.write(sl.to_json({1, 0.5}))")" = "[1,0.5]" ]' - "$root/bin/scalelua"
 check "--help lists --watch" sh -c '"$1" --help | grep -q -- "--watch"' - "$root/bin/scalelua"
+maps='for l in io.lines("/proc/self/maps") do if l:find("libplplot", 1, true) then io.write("mapped") os.exit(0) end end io.write("none")'
+check "installed scalelua starts without libplplot" [ "$("$root/bin/scalelua" -e "$maps")" = none ]
 
 # man pages render without warnings and say what they should
 for page in man1/scalelua.1 man3/scalelua.3; do
