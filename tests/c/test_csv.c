@@ -795,6 +795,93 @@ static void test_differential(void) {
   scl_ctx_free(c2);
 }
 
+/* ---------------------------------------------------------- growth */
+
+/*
+ * The reader makes room for the rows it expects from the bytes per row so
+ * far, at once.  A log whose first rows are much shorter than the rest
+ * makes that guess far too big, one whose first rows are longer far too
+ * small: both must read right.  When the big guess cannot be had (here an
+ * allocator refusing blocks over 256 KiB, as a process short of address
+ * space would), the reader grows in steps instead of failing.
+ */
+typedef struct {
+  testalloc ta;
+  size_t limit; /* refuse to allocate or grow a block beyond this */
+  long refused;
+} capped;
+
+static void *capped_fn(void *ud, void *p, size_t osize, size_t nsize) {
+  capped *c = ud;
+  if (nsize > c->limit && nsize > osize) {
+    c->refused++;
+    return NULL;
+  }
+  return testalloc_fn(&c->ta, p, osize, nsize);
+}
+
+/* 6000 rows "i,note": half with a 300-byte note, the short half first. */
+static char *skewed_log(int short_first, size_t *len) {
+  size_t n = 6000, at = 0;
+  char *buf = malloc(n * 320 + 64), pad[301];
+  memset(pad, 'x', 300);
+  pad[300] = '\0';
+  at += (size_t)sprintf(buf, "i,note\n");
+  for (size_t r = 0; r < n; r++) {
+    int long_row = (r >= n / 2) == (short_first != 0);
+    at += (size_t)sprintf(buf + at, "%zu,%s\n", r, long_row ? pad : "s");
+  }
+  *len = at;
+  return buf;
+}
+
+static int skewed_ok(const scl_table *t, int short_first) {
+  if (scl_table_nrows(t) != 6000 || scl_table_ncols(t) != 2 ||
+      type(t, "i") != SCL_NUMBER || type(t, "note") != SCL_STRING)
+    return 0;
+  for (size_t r = 0; r < 6000; r++) {
+    int long_row = (r >= 3000) == (short_first != 0);
+    if (num(t, "i", r) != (double)r ||
+        strlen(str(t, "note", r)) != (long_row ? 300u : 1u))
+      return 0;
+  }
+  return 1;
+}
+
+static void test_growth(void) {
+  for (int short_first = 0; short_first < 2; short_first++) {
+    size_t len;
+    char *buf = skewed_log(short_first, &len);
+    scl_csv_opts o;
+    scl_csv_opts_init(&o);
+    o.threads = 1;
+    scl_table *t;
+    int rc = scl_table_read_csv_buffer(ctx, "g.csv", buf, len, &o, &t);
+    CHECK(rc == SCL_OK && skewed_ok(t, short_first),
+          "skewed log (short rows first: %d): rc %d", short_first, rc);
+    if (!rc) scl_table_free(t);
+
+    capped c;
+    memset(&c, 0, sizeof c);
+    c.limit = 256 * 1024;
+    scl_ctx *x = scl_ctx_new(capped_fn, &c);
+    long base = c.ta.bytes;
+    rc = scl_table_read_csv_buffer(x, "g.csv", buf, len, &o, &t);
+    CHECK(rc == SCL_OK && skewed_ok(t, short_first),
+          "skewed log, blocks capped (short rows first: %d): rc %d '%s'",
+          short_first, rc, rc ? scl_ctx_errmsg(x) : "");
+    if (!rc) scl_table_free(t);
+    CHECK(c.ta.bytes == base && c.ta.bad_osize == 0,
+          "capped: %ld bytes left, %ld bad sizes", c.ta.bytes - base,
+          c.ta.bad_osize);
+    /* Short rows first: the guess (~145000 rows) was too big and refused. */
+    CHECK(short_first ? c.refused > 0 : c.refused == 0,
+          "short rows first %d: %ld refusals", short_first, c.refused);
+    scl_ctx_free(x);
+    free(buf);
+  }
+}
+
 /* ---------------------------------------------------------- threads */
 
 /* 1 when a and b hold the same columns, types, values (bits) and levels. */
@@ -1077,6 +1164,7 @@ int main(int argc, char **argv) {
   test_progress();
   test_iterator();
   test_differential();
+  test_growth();
   test_threads();
   test_thread_env();
   test_threads_oom();
