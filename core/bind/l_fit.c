@@ -227,18 +227,6 @@ static void setnum(lua_State *L, const char *k, double v) {
   lua_setfield(L, -2, k);
 }
 
-static const char *kind_name(scl_fit_kind k) {
-  switch (k) {
-  case SCL_FIT_POWERLAW: return "powerlaw";
-  case SCL_FIT_SATURATING: return "saturating";
-  case SCL_FIT_NLS: return "nls";
-  case SCL_FIT_LINEAR: return "linear";
-  case SCL_FIT_POLY: return "poly";
-  case SCL_FIT_CHINCHILLA: return "chinchilla";
-  }
-  return "?";
-}
-
 static void push_interval(lua_State *L, const scl_fit *f, size_t j) {
   lua_createtable(L, 2, 0);
   lua_pushnumber(L, f->ci_lo[j]);
@@ -261,7 +249,7 @@ static void push_result(lua_State *L, int hidx, int model_idx, size_t k) {
   int named = f->kind == SCL_FIT_POWERLAW || f->kind == SCL_FIT_SATURATING ||
               f->kind == SCL_FIT_CHINCHILLA;
   lua_createtable(L, 0, 16);
-  lua_pushstring(L, kind_name(f->kind));
+  lua_pushstring(L, scl_fit_kind_name(f->kind));
   lua_setfield(L, -2, "kind");
   const char *arr = f->kind == SCL_FIT_NLS ? "params" : "coef";
   if (named) {

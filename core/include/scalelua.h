@@ -620,6 +620,10 @@ SCL_API double scl_fit_predict2(const scl_fit *f, double N, double D);
 SCL_API double scl_fit_predictn(const scl_fit *f, const double *x, size_t k);
 /* Free f (NULL: nothing); ctx is the context that made it. */
 SCL_API void scl_fit_free(scl_ctx *ctx, scl_fit *f);
+/* The kind's name, as results and the Lua binding spell it: "powerlaw",
+ * "saturating", "nls", "linear", "poly", "chinchilla" ("unknown" for any
+ * other value). */
+SCL_API const char *scl_fit_kind_name(scl_fit_kind k);
 
 /*
  * The x > 0 where two one-predictor laws meet.  *found = 0 when they never

@@ -479,18 +479,6 @@ int scl_json_table(scl_json *j, const scl_table *t) {
   return scl_json_end(j);
 }
 
-static const char *fit_kind(scl_fit_kind k) {
-  switch (k) {
-  case SCL_FIT_POWERLAW: return "powerlaw";
-  case SCL_FIT_SATURATING: return "saturating";
-  case SCL_FIT_NLS: return "nls";
-  case SCL_FIT_LINEAR: return "linear";
-  case SCL_FIT_POLY: return "poly";
-  case SCL_FIT_CHINCHILLA: return "chinchilla";
-  }
-  return "unknown";
-}
-
 /* {"name": v[0], ...} over the fit's parameter names. */
 static int named(scl_json *j, const scl_fit *f, const char *key,
                  const double *v) {
@@ -508,7 +496,7 @@ int scl_json_fit(scl_json *j, const scl_fit *f) {
   /* the writer's errors are sticky: check once at the end */
   scl_json_begin_object(j);
   scl_json_key(j, "kind", -1);
-  scl_json_string(j, fit_kind(f->kind), -1);
+  scl_json_string(j, scl_fit_kind_name(f->kind), -1);
   named(j, f, "params", f->params);
   named(j, f, "stderr", f->se);
   if (f->ci_lo && f->ci_hi) {

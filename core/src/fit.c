@@ -81,6 +81,18 @@ int scli_fit_new(scl_ctx *ctx, scl_fit_kind kind, size_t np,
   return SCL_OK;
 }
 
+const char *scl_fit_kind_name(scl_fit_kind k) {
+  switch (k) {
+  case SCL_FIT_POWERLAW: return "powerlaw";
+  case SCL_FIT_SATURATING: return "saturating";
+  case SCL_FIT_NLS: return "nls";
+  case SCL_FIT_LINEAR: return "linear";
+  case SCL_FIT_POLY: return "poly";
+  case SCL_FIT_CHINCHILLA: return "chinchilla";
+  }
+  return "unknown";
+}
+
 void scl_fit_free(scl_ctx *ctx, scl_fit *f) {
   if (!f) return;
   fit_block *b = (fit_block *)f;
@@ -180,7 +192,7 @@ static int one_predictor(const scl_fit *f) {
   }
 }
 
-static const char *kind_name(scl_fit_kind k) {
+static const char *kind_prose(scl_fit_kind k) {
   switch (k) {
   case SCL_FIT_POWERLAW: return "power law";
   case SCL_FIT_SATURATING: return "saturating law";
@@ -197,7 +209,7 @@ static int check_law(scl_ctx *ctx, const scl_fit *f, const char *what) {
   if (!one_predictor(f))
     return scli_error(ctx, SCL_EINVAL,
                       "%s: a %s is not a law of one predictor x", what,
-                      kind_name(f->kind));
+                      kind_prose(f->kind));
   for (size_t j = 0; j < f->nparams; j++)
     if (!isfinite(f->params[j]))
       return scli_error(ctx, SCL_EINVAL, "%s: parameter %s is %g", what,
@@ -376,7 +388,7 @@ static int invert(scl_ctx *ctx, const scl_fit *f, double y, const char *which,
   }
   return scli_error(ctx, SCL_EINVAL,
                     "compute_ratio: law %s (%s) never reaches y = %g for x > 0",
-                    which, kind_name(f->kind), y);
+                    which, kind_prose(f->kind), y);
 }
 
 int scl_compute_ratio(scl_ctx *ctx, const scl_fit *f, const scl_fit *g,

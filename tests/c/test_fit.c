@@ -1084,8 +1084,18 @@ static void test_oom(void) {
   /* the ox-based arrays were changed for Chinchilla; nothing else uses them */
 }
 
+/* Kind names, as the Lua binding and the JSON results spell them. */
+static void test_kind_names(void) {
+  static const char *want[] = {"unknown", "powerlaw", "saturating", "nls",
+                               "linear", "poly", "chinchilla", "unknown"};
+  for (int k = 0; k < 8; k++)
+    CHECK(strcmp(scl_fit_kind_name((scl_fit_kind)k), want[k]) == 0,
+          "kind %d: %s", k, scl_fit_kind_name((scl_fit_kind)k));
+}
+
 int main(void) {
   scl_ctx *ctx = scl_ctx_new(NULL, NULL);
+  test_kind_names();
   test_powerlaw_moba(ctx);
   test_powerlaw_noise(ctx);
   test_powerlaw_errors(ctx);
