@@ -113,7 +113,9 @@ function(t)}, x (default: the compute column), y, series, curve, smooth
 {ema= | trailing= | proportional=}, envelope (true | {grid=, mode=}), fit
 ("powerlaw" | "saturating" | {law=, range = {lo, hi}, method=, bootstrap=,
 seed=, level=, start=, lower=, upper=, weights=, max_iter=, tol=}), labels
-{series = "Label"}, results ("file.json": laws, envelopes, crossovers).]],
+{series = "Label"}, results ("file.json": laws, envelopes, crossovers).
+Without user functions (where, derive, flops) only the columns the recipe
+names are read (exp.table holds those).]],
   chart = [[sl.chart{data = exp, x = {...}, y = {...}, layers =, style =, output =} -> chart
 One log-log panel of an experiment. Fields: data, title, x and y ({label=,
 log = true, min=, max=} or a label), style {series = {color=, width=,

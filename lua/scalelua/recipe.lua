@@ -86,6 +86,36 @@ local FIT_FIELDS = { "law", "range", "method", "bootstrap", "seed", "level",
   "start", "lower", "upper", "weights", "max_iter", "tol" }
 local LAWS = { "powerlaw", "saturating" }
 
+-- The columns of the data a recipe uses, when nothing else can look at
+-- the others: no user function (where, derive and compute.flops may use
+-- any column) and no projection of its own in `read`.  nil: all of them.
+local function needed_columns(spec)
+  local c, r = spec.compute, spec.read
+  if spec.derive ~= nil or (spec.where ~= nil and type(spec.where) ~= "table") then return nil end
+  if c ~= nil and (type(c) ~= "table" or (c.flops ~= nil and c.flops ~= "6ND")) then return nil end
+  if r ~= nil and (type(r) ~= "table" or r.columns ~= nil) then return nil end
+  local made = c and (c.name or "compute")
+  local out, seen = {}, {}
+  local function add(name)
+    if type(name) == "string" and name ~= made and not seen[name] then
+      seen[name] = true
+      out[#out + 1] = name
+    end
+  end
+  add(spec.series)
+  add(spec.curve)
+  add(spec.x)
+  add(spec.y)
+  if c then
+    add(c.params or "params")
+    add(c.tokens or "tokens")
+  end
+  if spec.where then
+    for _, k in ipairs(sorted_keys(spec.where)) do add(k) end
+  end
+  return #out > 0 and out or nil
+end
+
 local function load_data(spec, dir, level)
   local data = spec.data
   if util.is_table(data) then return data:copy() end
@@ -103,7 +133,22 @@ local function load_data(spec, dir, level)
     paths = resolve(data)
   end
   if spec.read ~= nil then check_type(spec.read, "table", "experiment.read", level + 1) end
-  local t = guarded(level + 1, nil, core.read_csv, paths, spec.read)
+  -- Only the columns the recipe uses are parsed when that is safe; should
+  -- that read fail (a column the data lacks, say), the full read below
+  -- gives the usual message.  Standard input cannot be read twice.
+  local t
+  local stdin = paths == "-"
+  if type(paths) == "table" then
+    for _, p in ipairs(paths) do stdin = stdin or p == "-" end
+  end
+  local cols = not stdin and needed_columns(spec)
+  if cols then
+    local opts = { columns = cols }
+    for k, v in pairs(spec.read or {}) do opts[k] = v end
+    local ok, res = pcall(core.read_csv, paths, opts)
+    if ok then t = res end
+  end
+  t = t or guarded(level + 1, nil, core.read_csv, paths, spec.read)
   if t:ncols() == 0 then
     error(string.format("experiment.data: no records in %s (an empty file?)",
       type(data) == "string" and ("'" .. data .. "'") or "the files"), level + 1)

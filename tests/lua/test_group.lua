@@ -351,4 +351,45 @@ T.test("Chart:build: projection range from Column min/max, curves as Columns", f
   T.eq(calls[4].legend, "all Projection")
 end)
 
+T.test("experiment reads only the columns it uses, when nothing else can", function()
+  local data = "../../examples/moba/data/trailing_32k.csv"
+  local base = { data = data, compute = { params = "params", tokens = "tokens" },
+    y = "trailing_loss", series = "method", curve = "run", envelope = true, fit = "powerlaw" }
+  local function with(extra)
+    local r = {}
+    for k, v in pairs(base) do r[k] = v end
+    for k, v in pairs(extra) do r[k] = v end
+    for k, v in pairs(r) do if v == "none" then r[k] = nil end end
+    return r
+  end
+  local function names(e) return table.concat(e.table:names(), ",") end
+  local e = sl.experiment(base)
+  T.eq(names(e), "method,run,trailing_loss,params,tokens,compute")
+  local full = "run,method,params,layers,heads,hidden,step,tokens,lr,lm_loss,trailing_loss,compute"
+  -- User functions may read any column: all are read.
+  T.eq(names(sl.experiment(with { derive = { z = function(t) return t.lr * 0 end } })),
+    full .. ",z")
+  T.eq(names(sl.experiment(with { where = function(r) return r.step > 0 end })), full)
+  T.eq(names(sl.experiment(with { compute = { flops = function(N, D) return 6 * N * D end } })),
+    full)
+  T.eq(names(sl.experiment(with { read = { columns = { "run", "method", "params", "tokens",
+    "trailing_loss", "lr" } } })), "run,method,params,tokens,trailing_loss,lr,compute")
+  T.eq(names(sl.experiment(with { where = { lr = 1.68e-05 }, fit = "none", envelope = "none" })),
+    "method,run,trailing_loss,params,tokens,lr,compute")
+  T.eq(names(sl.experiment(with { x = "step", compute = "none", fit = "none", envelope = "none" })),
+    "method,run,step,trailing_loss")
+  -- The same results either way.
+  local f = sl.experiment(with { derive = { z = function(t) return t.lr * 0 end } })
+  for i, s in ipairs(e.series) do
+    T.eq(exact(s.fit.a), exact(f.series[i].fit.a))
+    T.eq(exact(s.fit.b), exact(f.series[i].fit.b))
+    T.eq(#s.envelope, #f.series[i].envelope)
+  end
+  -- A column the data lacks: the message of the full read, as before.
+  T.raises(function() sl.experiment(with { series = "methd" }) end,
+    "experiment.series: no column 'methd' (did you mean 'method'?)")
+  T.raises(function() sl.experiment(with { where = { nope = 1 } }) end,
+    "experiment.where: no column 'nope'")
+end)
+
 os.exit(T.done("test_group"))
