@@ -118,7 +118,14 @@ end
 
 local function load_data(spec, dir, level)
   local data = spec.data
-  if util.is_table(data) then return data:copy() end
+  if util.is_table(data) then
+    -- A copy, of the columns the recipe uses when that is safe.
+    local cols, types = needed_columns(spec), data:types()
+    for _, c in ipairs(cols or {}) do
+      if not types[c] then cols = nil break end
+    end
+    return cols and data:select(cols) or data:copy()
+  end
   if data == nil then error("experiment: field 'data' is required (a CSV path, glob or list)", level + 1) end
   local function resolve(p)
     check_type(p, "string", "experiment.data", level + 1)

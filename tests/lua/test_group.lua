@@ -378,6 +378,14 @@ T.test("experiment reads only the columns it uses, when nothing else can", funct
     "method,run,trailing_loss,params,tokens,lr,compute")
   T.eq(names(sl.experiment(with { x = "step", compute = "none", fit = "none", envelope = "none" })),
     "method,run,step,trailing_loss")
+  -- A Table as the data: a copy of those columns, or of all of them.
+  local t = sl.read_csv(base.data:sub(7))
+  T.eq(names(sl.experiment(with { data = t })), "method,run,trailing_loss,params,tokens,compute")
+  T.eq(names(sl.experiment(with { data = t, derive = { z = function(u) return u.lr * 0 end } })),
+    full .. ",z")
+  T.eq(t:ncols(), 11)
+  T.raises(function() sl.experiment(with { data = t, curve = "rn" }) end,
+    "experiment.curve: no column 'rn' (did you mean 'run'?)")
   -- The same results either way.
   local f = sl.experiment(with { derive = { z = function(t) return t.lr * 0 end } })
   for i, s in ipairs(e.series) do
