@@ -33,7 +33,7 @@ typedef struct {
 
 /* Everything the sweep needs, allocated once per call. */
 typedef struct {
-  const pt *p;          /* kept points, curve after curve, sorted by x */
+  pt *p;                /* kept points, curve after curve, sorted by x */
   const double *q, *lq; /* queries ascending, and their logs */
   size_t m;             /* number of queries */
   size_t *tree;         /* Li Chao tree: a segment per node, or NONE */
@@ -127,16 +127,15 @@ static size_t gather(const scl_curve *curves, size_t ncurves, pt *pts,
         pts[w++] = (pt){x, y, 0, 0};
     }
     if (w - start > 1) {
-      qsort(pts + start, w - start, sizeof *pts, cmp_pt);
+      size_t i = start + 1; /* logs come in order: sort only if not */
+      while (i < w && cmp_pt(&pts[i - 1], &pts[i]) <= 0) i++;
+      if (i < w) qsort(pts + start, w - start, sizeof *pts, cmp_pt);
       size_t u = start + 1;
       for (size_t i = start + 1; i < w; i++)
         if (pts[i].x != pts[u - 1].x) pts[u++] = pts[i];
       w = u;
     }
-    for (size_t i = start; i < w; i++) {
-      pts[i].lx = log(pts[i].x);
-      pts[i].ly = log(pts[i].y);
-    }
+    for (size_t i = start; i < w; i++) pts[i].lx = NAN; /* need_logs */
   }
   off[ncurves] = w;
   return w;
@@ -285,18 +284,33 @@ static void point_update(sweep *w, size_t s, size_t j) {
  */
 #define DIRECT_MAX 32
 
+/* The logs of a point, taken when a segment first needs them (a dense
+   curve on a sparse grid has most of its segments cover no query, and
+   two logs a point were half of the envelope's time). */
+static void need_logs(pt *p) {
+  if (p->lx != p->lx) {
+    p->lx = log(p->x);
+    p->ly = log(p->y);
+  }
+}
+
 /* Hand every segment of the curve in p[a .. b) to the queries it covers;
    the tree is allocated on first use (SCL_ENOMEM if that fails). */
 static int add_curve(scl_ctx *ctx, sweep *w, size_t a, size_t b) {
-  const pt *p = w->p;
+  pt *p = w->p;
   size_t j = gallop(w->q, w->m, 0, p[a].x, 0);
   if (b - a == 1) { /* a lone point covers only queries equal to it */
+    need_logs(&p[a]);
     for (; j < w->m && w->q[j] == p[a].x; j++) point_update(w, a, j);
     return SCL_OK;
   }
   for (size_t s = a; s + 1 < b && j < w->m; s++) {
     j = gallop(w->q, w->m, j, p[s].x, 0);
     size_t end = gallop(w->q, w->m, j, p[s + 1].x, 1); /* q > x[s+1] */
+    if (end > j) {
+      need_logs(&p[s]);
+      need_logs(&p[s + 1]);
+    }
     if (end - j <= DIRECT_MAX) {
       for (size_t k = j; k < end; k++) point_update(w, s, k);
       continue;
