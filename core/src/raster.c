@@ -283,6 +283,20 @@ static void composite(band *bd, uint32_t rgb, double alpha) {
  * it; a point alone between breaks draws nothing (as a one-point stroke
  * in PLplot).
  */
+/* Might a segment reaching rows lo..hi touch the band's rows?  A cheap
+ * test before clipping, so that each thread sets up only its own share of
+ * the segments (most span one block of rows). */
+static int in_band(const band *bd, double lo, double hi) {
+  if (bd->nparts == 1) return 1;
+  if (!(hi >= 0 && lo < bd->r->h)) return !(lo <= hi); /* NaN: clip says */
+  uint32_t b0 = lo <= 0 ? 0 : (uint32_t)lo / ROWS;
+  uint32_t b1 = hi >= bd->r->h - 1 ? (bd->r->h - 1) / ROWS : (uint32_t)hi / ROWS;
+  if (b1 - b0 + 1 >= bd->nparts) return 1;
+  for (uint32_t b = b0; b <= b1; b++)
+    if (b % bd->nparts == bd->part) return 1;
+  return 0;
+}
+
 static void line(band *bd, const scli_rline *l) {
   scli_raster *r = bd->r;
   const double *x = l->x, *y = l->y, w = l->w;
@@ -293,6 +307,9 @@ static void line(band *bd, const scli_rline *l) {
   double box[4] = {r->cx0 - p.lim, r->cy0 - p.lim, r->cx1 + p.lim,
                    r->cy1 + p.lim};
   for (size_t i = 0; i + 1 < n; i++) {
+    double lo = y[i] < y[i + 1] ? y[i] : y[i + 1];
+    double hi = y[i] < y[i + 1] ? y[i + 1] : y[i];
+    if (!in_band(bd, lo - p.lim, hi + p.lim)) continue;
     double s[4] = {x[i], y[i], x[i + 1], y[i + 1]};
     if (clip_segment(s, box)) capsule(bd, &p, s[0], s[1], s[2], s[3]);
   }
