@@ -28,8 +28,8 @@
 static char dir[256];
 
 static const char *tmp_path(const char *name) {
-  static char buf[4][512];
-  static int k;
+  static _Thread_local char buf[4][512]; /* threads render too */
+  static _Thread_local int k;
   k = (k + 1) % 4;
   snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
   return buf[k];
