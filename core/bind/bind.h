@@ -23,9 +23,17 @@ scl_ctx *sclb_ctx(lua_State *L);
 /* Raise a Lua error with the context's last message.  Never returns. */
 int sclb_fail(lua_State *L, scl_ctx *ctx);
 
-/* Table userdata: { scl_table *t } with metatable SCLB_TABLE. */
+/*
+ * Table and Column userdata, metatables SCLB_TABLE and SCLB_COLUMN.  t is
+ * NULL once closed.  A Column whose numbers a chart draws without copying
+ * is pinned (pins > 0): closing it then only moves t to kept, which the
+ * last unpin frees (the chart keeps the Column alive via a user value, so
+ * only an explicit close can come first).
+ */
 typedef struct {
   scl_table *t;
+  scl_table *kept;
+  unsigned pins;
 } sclb_table;
 sclb_table *sclb_checktable(lua_State *L, int idx);
 /* Push a new Table userdata that takes ownership of t. */
@@ -40,6 +48,12 @@ void sclb_pushtable(lua_State *L, scl_table *t);
  */
 const double *sclb_checkvector(lua_State *L, int idx, size_t *n,
                                const char *name);
+
+/* The numbers of the open numeric Column at idx, pinned (see sclb_table),
+ * with *n and *col set; NULL (nothing pinned) for anything else. */
+const double *sclb_pin_numbers(lua_State *L, int idx, size_t *n,
+                               sclb_table **col);
+void sclb_unpin(sclb_table *col);
 
 /* Push a Lua array of the n numbers v. */
 void sclb_pushnumbers(lua_State *L, const double *v, size_t n);

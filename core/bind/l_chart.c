@@ -26,18 +26,32 @@ static sclb_chart *checkchart(lua_State *L, int idx) {
   return u;
 }
 
-/* __gc and __close: free and forget. */
+/* __gc and __close: free and forget; then unpin the Columns the chart
+ * drew from (the user value: an array of them, false where a line could
+ * not be added). */
 static int ch_gc(lua_State *L) {
   sclb_chart *u = luaL_checkudata(L, 1, SCLB_CHART);
   scl_chart_free(u->c);
   u->c = NULL;
+  if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+    lua_Integer n = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+      sclb_table *col = lua_rawgeti(L, -1, i) == LUA_TUSERDATA
+                            ? lua_touserdata(L, -1)
+                            : NULL;
+      if (col) sclb_unpin(col);
+      lua_pop(L, 1);
+    }
+    lua_pushnil(L);
+    lua_setiuservalue(L, 1, 1);
+  }
   return 0;
 }
 
 /* chart() -> Chart */
 static int l_chart(lua_State *L) {
   scl_ctx *ctx = sclb_ctx(L);
-  sclb_chart *u = lua_newuserdatauv(L, sizeof *u, 0);
+  sclb_chart *u = lua_newuserdatauv(L, sizeof *u, 1);
   u->c = NULL;
   luaL_setmetatable(L, SCLB_CHART);
   if (scl_chart_new(ctx, &u->c) != SCL_OK) return sclb_fail(L, ctx);
@@ -225,6 +239,55 @@ static void tostyle(lua_State *L, int idx, scl_style *s, double alpha) {
   lua_pop(L, 1);
 }
 
+/*
+ * A line of two numeric Columns is drawn from their numbers without a
+ * copy: the chart keeps the Columns in its user value and pins them (an
+ * explicit close then waits for the chart).  Slots are made before the
+ * line is added, so that nothing can raise between adding it and holding
+ * its Columns.  1: added; 0: not Columns.
+ */
+static int line_ref(lua_State *L, sclb_chart *u, const scl_style *s,
+                    const char *legend) {
+  if (!luaL_testudata(L, 2, SCLB_COLUMN) || !luaL_testudata(L, 3, SCLB_COLUMN))
+    return 0;
+  if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, 1);
+  }
+  lua_Integer k = luaL_len(L, -1);
+  lua_pushboolean(L, 0);
+  lua_rawseti(L, -2, k + 1);
+  lua_pushboolean(L, 0);
+  lua_rawseti(L, -2, k + 2);
+  size_t nx, ny;
+  sclb_table *cx, *cy;
+  const double *x = sclb_pin_numbers(L, 2, &nx, &cx);
+  if (!x) { /* closed, or strings: the usual messages */
+    lua_pop(L, 1);
+    return 0;
+  }
+  const double *y = sclb_pin_numbers(L, 3, &ny, &cy);
+  if (!y || nx != ny) {
+    sclb_unpin(cx);
+    if (y) sclb_unpin(cy);
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (scl_chart_add_line_ref(u->c, x, y, nx, s, legend) != SCL_OK) {
+    sclb_unpin(cx);
+    sclb_unpin(cy);
+    return sclb_fail(L, sclb_ctx(L));
+  }
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, k + 1); /* existing slots: no allocation */
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, k + 2);
+  lua_pop(L, 1);
+  return 1;
+}
+
 /* chart:line(x, y [, style [, legend]]) -> chart */
 static int ch_line(lua_State *L) {
   sclb_chart *u = checkchart(L, 1);
@@ -232,13 +295,15 @@ static int ch_line(lua_State *L) {
   tostyle(L, 4, &s, 1);
   const char *legend = luaL_optstring(L, 5, NULL);
   lua_settop(L, 5);
-  size_t nx, ny;
-  const double *x = sclb_checkvector(L, 2, &nx, "x");
-  const double *y = sclb_checkvector(L, 3, &ny, "y");
-  if (nx != ny)
-    return luaL_error(L, "line: x has %d values, y has %d", (int)nx,
-                      (int)ny);
-  check_rc(L, sclb_ctx(L), scl_chart_add_line(u->c, x, y, nx, &s, legend));
+  if (!line_ref(L, u, &s, legend)) {
+    size_t nx, ny;
+    const double *x = sclb_checkvector(L, 2, &nx, "x");
+    const double *y = sclb_checkvector(L, 3, &ny, "y");
+    if (nx != ny)
+      return luaL_error(L, "line: x has %d values, y has %d", (int)nx,
+                        (int)ny);
+    check_rc(L, sclb_ctx(L), scl_chart_add_line(u->c, x, y, nx, &s, legend));
+  }
   lua_settop(L, 1);
   return 1;
 }

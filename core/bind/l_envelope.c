@@ -78,7 +78,7 @@ static int l_envelope(lua_State *L) {
   size_t cap = o.mode == SCL_ENV_GRID ? o.grid : total;
   const char **which = lua_newuserdatauv(L, (cap ? cap : 1) * sizeof *which, 0);
   sclb_table *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->t = NULL;
+  *u = (sclb_table){NULL, NULL, 0};
   luaL_setmetatable(L, SCLB_TABLE);
   if (scl_table_new(ctx, &u->t) != SCL_OK) return sclb_fail(L, ctx);
   scl_envelope *e = NULL;
@@ -152,7 +152,7 @@ static int l_smooth_column(lua_State *L) {
   sclb_table *yc = luaL_testudata(L, 2, SCLB_COLUMN);
   const char *name = yc ? scl_table_colname(yc->t, 0) : "value";
   sclb_table *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->t = NULL;
+  *u = (sclb_table){NULL, NULL, 0};
   luaL_setmetatable(L, SCLB_COLUMN);
   double *out;
   if (scl_table_new(ctx, &u->t) != SCL_OK ||

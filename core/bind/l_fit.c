@@ -340,7 +340,7 @@ static void push_like(lua_State *L, int kind, const double *v, size_t n) {
   } else {
     scl_ctx *ctx = sclb_ctx(L);
     sclb_table *u = lua_newuserdatauv(L, sizeof *u, 0);
-    u->t = NULL;
+    *u = (sclb_table){NULL, NULL, 0};
     luaL_setmetatable(L, SCLB_COLUMN);
     if (scl_table_new(ctx, &u->t) != SCL_OK ||
         scl_table_set_numbers(u->t, "predict", v, n) != SCL_OK)

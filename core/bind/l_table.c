@@ -33,10 +33,31 @@ static void *scratch(lua_State *L, size_t n) {
 static int table_gc(lua_State *L) {
   sclb_table *u = lua_touserdata(L, 1);
   if (u && u->t) {
-    scl_table_free(u->t);
+    if (u->pins) /* a chart still draws from it */
+      u->kept = u->t;
+    else
+      scl_table_free(u->t);
     u->t = NULL;
   }
   return 0;
+}
+
+const double *sclb_pin_numbers(lua_State *L, int idx, size_t *n,
+                               sclb_table **col) {
+  sclb_table *u = luaL_testudata(L, idx, SCLB_COLUMN);
+  const double *v = u && u->t ? scl_table_numbers(u->t, 0) : NULL;
+  if (!v) return NULL;
+  *n = scl_table_nrows(u->t);
+  *col = u;
+  u->pins++;
+  return v;
+}
+
+void sclb_unpin(sclb_table *u) {
+  if (u->pins && --u->pins == 0 && u->kept) {
+    scl_table_free(u->kept);
+    u->kept = NULL;
+  }
 }
 
 sclb_table *sclb_checktable(lua_State *L, int idx) {
@@ -47,7 +68,7 @@ sclb_table *sclb_checktable(lua_State *L, int idx) {
 
 static sclb_table *newtable(lua_State *L) {
   sclb_table *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->t = NULL;
+  *u = (sclb_table){NULL, NULL, 0};
   luaL_setmetatable(L, SCLB_TABLE);
   return u;
 }
@@ -63,7 +84,7 @@ static scl_table *checkcol(lua_State *L, int idx) {
 
 static sclb_table *newcolumn(lua_State *L) {
   sclb_table *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->t = NULL;
+  *u = (sclb_table){NULL, NULL, 0};
   luaL_setmetatable(L, SCLB_COLUMN);
   return u;
 }
@@ -97,7 +118,8 @@ const double *sclb_checkvector(lua_State *L, int idx, size_t *n,
                                const char *name) {
   idx = lua_absindex(L, idx);
   sclb_table *u = luaL_testudata(L, idx, SCLB_COLUMN);
-  if (u && u->t) {
+  if (u && !u->t) luaL_error(L, "%s: column has been closed", name);
+  if (u) {
     const double *v = scl_table_numbers(u->t, 0);
     if (!v)
       luaL_error(L, "%s: column '%s' holds strings, not numbers", name,

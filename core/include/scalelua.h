@@ -726,6 +726,15 @@ SCL_API int scl_chart_add_line(scl_chart *c, const double *x, const double *y,
 SCL_API int scl_chart_add_band(scl_chart *c, const double *x, const double *lo,
                                const double *hi, size_t n, const scl_style *s,
                                const char *legend);
+/*
+ * A line whose x and y are borrowed, not copied: they must stay valid and
+ * unchanged until the chart is freed.  For long curves the caller keeps
+ * anyway (a column of a table): a million points are added without
+ * copying 16 MB; they are still read once here, for the axis limits.
+ */
+SCL_API int scl_chart_add_line_ref(scl_chart *c, const double *x,
+                                   const double *y, size_t n,
+                                   const scl_style *s, const char *legend);
 
 typedef struct scl_figure_opts {
   double width_in, height_in; /* page size in inches (6.4 x 4.8) */

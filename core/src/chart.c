@@ -61,8 +61,10 @@ static void free_str(scl_ctx *ctx, char *s) {
 
 static void free_layer(scl_ctx *ctx, scli_layer *l) {
   size_t bytes = l->n * sizeof(double);
-  scli_free(ctx, l->x, bytes);
-  scli_free(ctx, l->y, bytes);
+  if (!l->borrowed) {
+    scli_free(ctx, l->x, bytes);
+    scli_free(ctx, l->y, bytes);
+  }
   scli_free(ctx, l->y2, bytes);
   free_str(ctx, l->legend);
 }
@@ -197,8 +199,10 @@ static void fill_layer(scli_layer *l, const double *x, const double *y,
   l->xneg = l->yneg = l->y2neg = n;
   l->xsorted = 1;
   if (!n) return; /* x, y may be NULL */
-  memcpy(l->x, x, n * sizeof *x);
-  memcpy(l->y, y, n * sizeof *y);
+  if (!l->borrowed) {
+    memcpy(l->x, x, n * sizeof *x);
+    memcpy(l->y, y, n * sizeof *y);
+  }
   if (y2) memcpy(l->y2, y2, n * sizeof *y2);
   int sorted = 1;
   double prev = -INFINITY;
@@ -268,7 +272,7 @@ static void fill_layer(scli_layer *l, const double *x, const double *y,
 /* Shared by add_line and add_band: y2 NULL for a line. */
 static int add_layer(scl_chart *c, scli_layer_kind kind, const double *x,
                      const double *y, const double *y2, size_t n,
-                     const scl_style *s, const char *legend) {
+                     const scl_style *s, const char *legend, int borrow) {
   scl_ctx *ctx = c->ctx;
   const char *what = kind == SCLI_LINE ? "line" : "band";
   if (n && (!x || !y || (kind == SCLI_BAND && !y2)))
@@ -291,11 +295,18 @@ static int add_layer(scl_chart *c, scli_layer_kind kind, const double *x,
     c->layers = p;
     c->cap = cap;
   }
-  l.x = scli_malloc(ctx, n * sizeof(double));
-  l.y = scli_malloc(ctx, n * sizeof(double));
+  l.borrowed = borrow;
+  if (borrow) { /* the caller's, never written through */
+    l.x = (double *)x;
+    l.y = (double *)y;
+  } else {
+    l.x = scli_malloc(ctx, n * sizeof(double));
+    l.y = scli_malloc(ctx, n * sizeof(double));
+  }
   l.y2 = kind == SCLI_BAND ? scli_malloc(ctx, n * sizeof(double)) : NULL;
   l.legend = legend ? scli_strdup(ctx, legend) : NULL;
-  if (!l.x || !l.y || (kind == SCLI_BAND && !l.y2) || (legend && !l.legend)) {
+  if ((!borrow && (!l.x || !l.y)) || (kind == SCLI_BAND && !l.y2) ||
+      (legend && !l.legend)) {
     free_layer(ctx, &l);
     return scli_oom(ctx);
   }
@@ -306,13 +317,18 @@ static int add_layer(scl_chart *c, scli_layer_kind kind, const double *x,
 
 int scl_chart_add_line(scl_chart *c, const double *x, const double *y,
                        size_t n, const scl_style *s, const char *legend) {
-  return add_layer(c, SCLI_LINE, x, y, NULL, n, s, legend);
+  return add_layer(c, SCLI_LINE, x, y, NULL, n, s, legend, 0);
+}
+
+int scl_chart_add_line_ref(scl_chart *c, const double *x, const double *y,
+                           size_t n, const scl_style *s, const char *legend) {
+  return add_layer(c, SCLI_LINE, x, y, NULL, n, s, legend, 1);
 }
 
 int scl_chart_add_band(scl_chart *c, const double *x, const double *lo,
                        const double *hi, size_t n, const scl_style *s,
                        const char *legend) {
-  return add_layer(c, SCLI_BAND, x, lo, hi, n, s, legend);
+  return add_layer(c, SCLI_BAND, x, lo, hi, n, s, legend, 0);
 }
 
 /*

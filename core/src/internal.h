@@ -106,8 +106,8 @@ void scli_vexp_scaled(const double *u, double b, double *y, size_t n);
 
 /*
  * Charts (chart.c builds them, render.c draws them).  A layer owns copies
- * of its data: a line has x, y; a band has x, y (lower edge) and y2
- * (upper edge).  Colours are resolved when the layer is added.
+ * of its data (unless borrowed): a line has x, y; a band has x, y (lower
+ * edge) and y2 (upper edge).  Colours are resolved when the layer is added.
  */
 typedef enum { SCLI_LINE = 1, SCLI_BAND = 2 } scli_layer_kind;
 typedef struct scli_layer {
@@ -123,6 +123,7 @@ typedef struct scli_layer {
   double xmin, xmax, ymin, ymax;
   size_t xneg, yneg, y2neg;
   int xsorted;
+  int borrowed; /* x and y are the caller's (scl_chart_add_line_ref) */
 } scli_layer;
 typedef struct scli_axis {
   int log;

@@ -327,6 +327,65 @@ static void test_chart_oom(void) {
   CHECK(done, "chart built once allocations succeed");
 }
 
+/* A borrowed line draws the same bytes as a copied one, its summaries are
+ * taken all the same, and the chart never frees or writes the caller's
+ * arrays (ASan and valgrind watch); allocation failures leak nothing. */
+static void test_line_ref(scl_ctx *ctx) {
+  size_t n = 3000;
+  double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  for (size_t i = 0; i < n; i++) {
+    x[i] = 0.05 * pow(400, (double)i / (double)(n - 1));
+    y[i] = 3 * pow(x[i], -0.1) * (1 + 0.02 * sin((double)i));
+  }
+  y[17] = NAN;
+  scl_chart *c[2];
+  for (int b = 0; b < 2; b++) {
+    CHECK(scl_chart_new(ctx, &c[b]) == SCL_OK, "new");
+    scl_chart_set_axis(c[b], 0, 1, "x", NAN, NAN);
+    scl_chart_set_axis(c[b], 1, 1, "y", NAN, NAN);
+    int rc = b ? scl_chart_add_line_ref(c[b], x, y, n, NULL, "run")
+               : scl_chart_add_line(c[b], x, y, n, NULL, "run");
+    CHECK(rc == SCL_OK, "add %d", b);
+  }
+  const scli_layer *l = &c[1]->layers[0];
+  CHECK(l->x == x && l->y == y && l->borrowed, "borrowed, not copied");
+  CHECK(l->xmin == x[0] && l->xmax == x[n - 1] && l->xsorted &&
+            l->ymin == c[0]->layers[0].ymin && l->ymax == c[0]->layers[0].ymax,
+        "summaries as for a copy");
+  const char *pa = tmp_path("copied.svg"), *pb = tmp_path("borrowed.svg");
+  CHECK(scl_render(ctx, &c[0], 1, NULL, pa) == SCL_OK &&
+            scl_render(ctx, &c[1], 1, NULL, pb) == SCL_OK,
+        "render: %s", scl_ctx_errmsg(ctx));
+  size_t na, nb;
+  char *sa = slurp(pa, &na), *sb = slurp(pb, &nb);
+  CHECK(sa && sb && na == nb && memcmp(sa, sb, na) == 0, "same SVG");
+  free(sa);
+  free(sb);
+  scl_chart_free(c[0]);
+  scl_chart_free(c[1]);
+  CHECK(x[5] == 0.05 * pow(400, 5.0 / (double)(n - 1)), "caller's data kept");
+  /* an empty borrowed line may pass NULL */
+  CHECK(scl_chart_new(ctx, &c[0]) == SCL_OK &&
+            scl_chart_add_line_ref(c[0], NULL, NULL, 0, NULL, NULL) ==
+                SCL_OK,
+        "empty borrowed line");
+  scl_chart_free(c[0]);
+  for (long k = 1; k < 20; k++) {
+    testalloc st = {.fail_at = k};
+    scl_ctx *fc = scl_ctx_new(testalloc_fn, &st);
+    if (!fc) continue;
+    scl_chart *fcc = NULL;
+    int rc = scl_chart_new(fc, &fcc);
+    if (!rc) rc = scl_chart_add_line_ref(fcc, x, y, n, NULL, "legend");
+    CHECK(rc == SCL_OK || rc == SCL_ENOMEM, "k=%ld: rc %d", k, rc);
+    scl_chart_free(fcc);
+    scl_ctx_free(fc);
+    CHECK(st.bytes == 0, "k=%ld: %ld bytes leaked", k, st.bytes);
+  }
+  free(x);
+  free(y);
+}
+
 /* Decimation keeps, per pixel column, first, last, lowest and highest. */
 /* A layer's summaries (taken while copying, in blocks, with SSE2 on
  * clean blocks) against a plain reference, over random data with NaN,
@@ -1072,6 +1131,7 @@ int main(void) {
   test_chart_api(ctx);
   test_chart_oom();
   test_summaries(ctx);
+  test_line_ref(ctx);
   test_decimate();
   test_png_writer(ctx);
   test_png(ctx);
