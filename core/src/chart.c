@@ -385,8 +385,8 @@ static size_t gallop(const double *x, size_t i, size_t n, double v) {
 
 /*
  * Of y[i..e), all finite (the usual case), the lowest below *ylo and the
- * highest above *yhi, first occurrences, into run[1], run[2]: the values
- * two at a time with SSE2, then the indices by a search.  Returns e, or i
+ * highest above *yhi, first occurrences, into run[1], run[2]: two at a
+ * time with SSE2, each lane keeping its extremes and where they were.  Returns e, or i
  * unchanged when the stretch is short or holds a non-finite value (the
  * caller's point-by-point loop then does it, with the same result).
  */
@@ -394,34 +394,37 @@ static size_t run_extremes(const double *y, size_t i, size_t e, double *ylo,
                            double *yhi, size_t run[4]) {
 #ifdef __SSE2__
   if (e - i < 16) return i;
-  const __m128d big = _mm_set1_pd(DBL_MAX);
-  const __m128d sign = _mm_set1_pd(-0.0);
+  const __m128d big = _mm_set1_pd(DBL_MAX), sign = _mm_set1_pd(-0.0);
+  const __m128d two = _mm_set1_pd(2);
   __m128d lo = _mm_set1_pd(*ylo), hi = _mm_set1_pd(*yhi);
+  __m128d ilo = _mm_set1_pd(-1), ihi = ilo; /* where each lane's came from */
+  __m128d idx = _mm_setr_pd((double)i, (double)i + 1);
   __m128d bad = _mm_setzero_pd();
   size_t k = i;
-  for (; k + 2 <= e; k += 2) {
+  for (; k + 2 <= e; k += 2, idx = _mm_add_pd(idx, two)) {
     __m128d v = _mm_loadu_pd(y + k);
     bad = _mm_or_pd(bad, _mm_cmpnle_pd(_mm_andnot_pd(sign, v), big));
-    lo = _mm_min_pd(lo, v), hi = _mm_max_pd(hi, v);
-  }
-  double t[2], mn, mx;
-  _mm_storeu_pd(t, lo), mn = fmin(t[0], t[1]);
-  _mm_storeu_pd(t, hi), mx = fmax(t[0], t[1]);
-  if (k < e) {
-    if (!(fabs(y[k]) <= DBL_MAX)) return i;
-    mn = fmin(mn, y[k]), mx = fmax(mx, y[k]);
+    __m128d below = _mm_cmplt_pd(v, lo), above = _mm_cmpgt_pd(v, hi);
+    lo = _mm_or_pd(_mm_and_pd(below, v), _mm_andnot_pd(below, lo));
+    ilo = _mm_or_pd(_mm_and_pd(below, idx), _mm_andnot_pd(below, ilo));
+    hi = _mm_or_pd(_mm_and_pd(above, v), _mm_andnot_pd(above, hi));
+    ihi = _mm_or_pd(_mm_and_pd(above, idx), _mm_andnot_pd(above, ihi));
   }
   if (_mm_movemask_pd(bad)) return i;
-  if (mn < *ylo) {
-    size_t q = i;
-    while (y[q] != mn) q++;
-    *ylo = mn, run[1] = q;
+  double l[2], il[2], h[2], ih[2];
+  _mm_storeu_pd(l, lo), _mm_storeu_pd(il, ilo);
+  _mm_storeu_pd(h, hi), _mm_storeu_pd(ih, ihi);
+  /* the lower lane wins; on a tie the earlier point (first occurrence) */
+  int a = l[1] < l[0] || (l[1] == l[0] && il[1] < il[0]);
+  int b = h[1] > h[0] || (h[1] == h[0] && ih[1] < ih[0]);
+  double mn = l[a], mx = h[b], imn = il[a], imx = ih[b];
+  if (k < e) { /* the odd last point */
+    if (!(fabs(y[k]) <= DBL_MAX)) return i;
+    if (y[k] < mn) mn = y[k], imn = (double)k;
+    if (y[k] > mx) mx = y[k], imx = (double)k;
   }
-  if (mx > *yhi) {
-    size_t q = i;
-    while (y[q] != mx) q++;
-    *yhi = mx, run[2] = q;
-  }
+  if (mn < *ylo) *ylo = mn, run[1] = (size_t)imn;
+  if (mx > *yhi) *yhi = mx, run[2] = (size_t)imx;
   return e;
 #else
   (void)y, (void)e, (void)ylo, (void)yhi, (void)run;
