@@ -163,17 +163,16 @@ static char checkchar(lua_State *L, int idx, const char *field) {
 
 /* Collect an array of strings at idx into a scratch array (pushed). */
 static const char **strarray(lua_State *L, int idx, size_t *n,
-                             const char *field) {
+                             const char *what) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE)
-    luaL_error(L, "read_csv: option '%s' must be an array of strings", field);
+    luaL_error(L, "%s must be an array of strings", what);
   size_t len = (size_t)luaL_len(L, idx);
   const char **v = scratch(L, len * sizeof *v);
   for (size_t i = 0; i < len; i++) {
     lua_geti(L, idx, (lua_Integer)i + 1);
     if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "read_csv: option '%s'[%d] must be a string", field,
-                 (int)i + 1);
+      luaL_error(L, "%s[%d] must be a string", what, (int)i + 1);
     v[i] = lua_tostring(L, -1); /* anchored by the option table */
     lua_pop(L, 1);
   }
@@ -221,12 +220,15 @@ static void csvopts(lua_State *L, int idx, scl_csv_opts *o, const char *fn) {
   if (lua_getfield(L, idx, "file_column") != LUA_TNIL)
     o->file_column = luaL_checkstring(L, -1);
   lua_pop(L, 1);
+  char what[64];
+  snprintf(what, sizeof what, "%s: option 'columns'", fn);
   if (lua_getfield(L, idx, "columns") != LUA_TNIL)
-    o->columns = strarray(L, -1, &o->ncolumns, "columns");
+    o->columns = strarray(L, -1, &o->ncolumns, what);
   else
     lua_pop(L, 1);
+  snprintf(what, sizeof what, "%s: option 'na'", fn);
   if (lua_getfield(L, idx, "na") != LUA_TNIL)
-    o->na = strarray(L, -1, &o->nna, "na");
+    o->na = strarray(L, -1, &o->nna, what);
   else
     lua_pop(L, 1);
   if (lua_getfield(L, idx, "types") != LUA_TNIL) {
@@ -376,7 +378,7 @@ static int l_read_csv(lua_State *L) {
   int rc;
   if (lua_type(L, 1) == LUA_TTABLE) {
     size_t n;
-    const char **paths = strarray(L, 1, &n, "paths");
+    const char **paths = strarray(L, 1, &n, "read_csv: the list of paths");
     rc = scl_table_read_csv_files(ctx, paths, n, &o, &u->t);
     lua_pop(L, 1);
   } else {
@@ -682,7 +684,7 @@ static int t_select(lua_State *L) {
   size_t n;
   const char **names;
   if (lua_type(L, 2) == LUA_TTABLE) {
-    names = strarray(L, 2, &n, "columns");
+    names = strarray(L, 2, &n, "select: the list of columns");
   } else {
     n = (size_t)lua_gettop(L) - 1;
     names = scratch(L, n * sizeof *names);
@@ -723,9 +725,27 @@ static int groups_iter(lua_State *L) {
 }
 
 /*
- * The column indices of the option `columns` (an array of names) of the
- * options table at idx, in a scratch array pushed on the stack.
+ * The column indices of the array of names at idx, in a scratch array
+ * pushed on the stack; what names it in messages.  unique: a column named
+ * twice is an error.
  */
+static size_t *name_indices(lua_State *L, const scl_table *t, int idx,
+                            size_t *n, const char *what, int unique) {
+  const char **names = strarray(L, idx, n, what);
+  size_t *cols = scratch(L, *n * sizeof *cols);
+  for (size_t i = 0; i < *n; i++) {
+    int c = scl_table_find(t, names[i]);
+    if (c < 0) luaL_error(L, "%s: no column '%s'", what, names[i]);
+    cols[i] = (size_t)c;
+    for (size_t j = 0; unique && j < i; j++)
+      if (cols[j] == cols[i])
+        luaL_error(L, "%s: '%s' named twice", what, names[i]);
+  }
+  return cols;
+}
+
+/* The column indices of the option `columns` of the group_by options
+ * table at idx (scratch, pushed). */
 static size_t *group_columns(lua_State *L, const scl_table *t, int idx,
                              size_t *n) {
   lua_pushnil(L);
@@ -737,21 +757,7 @@ static size_t *group_columns(lua_State *L, const scl_table *t, int idx,
                  lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
   }
   lua_getfield(L, idx, "columns");
-  size_t k;
-  const char **names = strarray(L, -1, &k, "columns");
-  size_t *cols = scratch(L, k * sizeof *cols);
-  for (size_t i = 0; i < k; i++) {
-    int c = scl_table_find(t, names[i]);
-    if (c < 0)
-      luaL_error(L, "group_by: option 'columns': no column '%s'", names[i]);
-    cols[i] = (size_t)c;
-    for (size_t j = 0; j < i; j++)
-      if (cols[j] == cols[i])
-        luaL_error(L, "group_by: option 'columns': '%s' named twice",
-                   names[i]);
-  }
-  *n = k;
-  return cols;
+  return name_indices(L, t, -1, n, "group_by: option 'columns'", 1);
 }
 
 /*
@@ -831,19 +837,6 @@ static int t_group_by(lua_State *L) {
   return 1;
 }
 
-/* The column indices of the array of names at idx (scratch, pushed). */
-static size_t *name_indices(lua_State *L, const scl_table *t, int idx,
-                            size_t *n, const char *fn) {
-  const char **names = strarray(L, idx, n, fn);
-  size_t *cols = scratch(L, *n * sizeof *cols);
-  for (size_t i = 0; i < *n; i++) {
-    int c = scl_table_find(t, names[i]);
-    if (c < 0) luaL_error(L, "%s: no column '%s'", fn, names[i]);
-    cols[i] = (size_t)c;
-  }
-  return cols;
-}
-
 /*
  * group_columns(t, {key columns}, {value columns}) -> {{key, Column, ...}}
  *   For the experiment: the groups of t:group_by(keys...) in the same
@@ -856,8 +849,8 @@ static int l_group_columns(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
   size_t ng, nv;
-  size_t *cols = name_indices(L, t, 2, &ng, "group_columns");
-  size_t *vals = name_indices(L, t, 3, &nv, "group_columns");
+  size_t *cols = name_indices(L, t, 2, &ng, "group_columns: keys", 1);
+  size_t *vals = name_indices(L, t, 3, &nv, "group_columns: values", 0);
   luaL_argcheck(L, ng >= 1 && ng <= 64, 2, "1 to 64 key columns");
   luaL_argcheck(L, nv <= 64, 3, "at most 64 value columns");
   const scl_groups *G = push_groups(L, t, cols, (int)ng);
@@ -1303,7 +1296,7 @@ static int l_column(lua_State *L) {
   }
   scl_ctx *ctx = sclb_ctx(L);
   size_t n;
-  const char **v = strarray(L, 1, &n, name);
+  const char **v = strarray(L, 1, &n, "column: the values");
   sclb_table *u = newcolumn(L);
   check_ok(L, ctx, scl_table_new(ctx, &u->t));
   check_ok(L, ctx, scl_table_set_strings(u->t, name, v, n));

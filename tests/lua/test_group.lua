@@ -118,6 +118,15 @@ T.test("group_by columns option and errors", function()
   T.raises(function() t:group_by("run", { colums = { "loss" } }) end, "unknown option 'colums'")
   T.raises(function() t:group_by({ columns = { "loss" } }) end, "at least one column")
   T.raises(function() t:group_by("nope") end, "no column 'nope'")
+  -- lists of names say whose they are
+  T.raises(function() t:group_by("run", { columns = 5 }) end,
+    "group_by: option 'columns' must be an array of strings")
+  T.raises(function() t:select({ "run", 2 }) end,
+    "select: the list of columns[2] must be a string")
+  T.raises(function() sl.read_csv_string("a\n1\n", { na = { 1 } }) end,
+    "read_csv_string: option 'na'[1] must be a string")
+  T.raises(function() core.group_columns(t, { "run" }, { "nope" }) end,
+    "group_columns: values: no column 'nope'")
 end)
 
 T.test("group_columns: group_by's groups, values as Columns", function()
