@@ -60,16 +60,27 @@ static void wsum2_from(const double *a, const double *b, const double *w,
 #if defined(__GNUC__) || defined(__clang__)
 typedef double v2d __attribute__((vector_size(16)));
 
+/* Points i, i+1 of a, of b (a when NULL) and of w (1 when NULL). */
+static inline void load2(const double *a, const double *b, const double *w,
+                         size_t i, v2d *x, v2d *y, v2d *wi) {
+  memcpy(x, a + i, sizeof *x);
+  if (b)
+    memcpy(y, b + i, sizeof *y);
+  else
+    *y = *x;
+  if (w)
+    memcpy(wi, w + i, sizeof *wi);
+  else
+    *wi = (v2d){1, 1};
+}
+
 static void wsum1(const double *a, const double *b, const double *w,
                   size_t n, double *t) {
   v2d s0 = {0, 0}, s1 = s0, s2 = s0;
   size_t i = 0;
   for (; i + 2 <= n; i += 2) {
-    v2d x, y, wi = {1, 1};
-    memcpy(&x, a + i, sizeof x);
-    if (b) memcpy(&y, b + i, sizeof y);
-    else y = x;
-    if (w) memcpy(&wi, w + i, sizeof wi);
+    v2d x, y, wi;
+    load2(a, b, w, i, &x, &y, &wi);
     s0 += wi;
     s1 += wi * x;
     s2 += wi * y;
@@ -86,11 +97,8 @@ static void wsum2(const double *a, const double *b, const double *w,
   memset(s, 0, sizeof s);
   size_t i = 0;
   for (; i + 2 <= n; i += 2) {
-    v2d x, y, wi = {1, 1};
-    memcpy(&x, a + i, sizeof x);
-    if (b) memcpy(&y, b + i, sizeof y);
-    else y = x;
-    if (w) memcpy(&wi, w + i, sizeof wi);
+    v2d x, y, wi;
+    load2(a, b, w, i, &x, &y, &wi);
     v2d da = x - va, db = y - vb, wda = wi * da;
     s[0] += wda;
     s[1] += wi * db;
