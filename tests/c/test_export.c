@@ -7,6 +7,7 @@
 #include "check.h"
 #include "scalelua.h"
 #include "testalloc.h"
+#include "testdir.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -22,20 +23,6 @@
 
 static int same_bits(double a, double b) {
   return memcmp(&a, &b, sizeof a) == 0;
-}
-
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  char *s = malloc((size_t)n + 1);
-  size_t got = fread(s, 1, (size_t)n, f);
-  s[got] = '\0';
-  fclose(f);
-  if (len) *len = got;
-  return s;
 }
 
 /* Files in dir whose name contains ".tmp-" (left-over temporaries). */
@@ -143,7 +130,7 @@ static void test_csv(const char *dir) {
   scl_table_set_numbers(s, "v", v, 3);
   scl_table_set_strings(s, "w", w, 3);
   CHECK(scl_table_write_csv(ctx, s, path) == SCL_OK, "small");
-  char *text = slurp(path, NULL);
+  char *text = test_slurp(path, NULL);
   CHECK(text && strcmp(text, "v,w\n0.1,a\n,\"b,c\"\n-inf,\"d\"\"e\"\n") == 0,
         "text '%s'", text ? text : "(null)");
   free(text);
@@ -169,11 +156,11 @@ static void test_csv(const char *dir) {
   CHECK(scl_table_write_csv(ctx, empty, path) == SCL_EINVAL, "no columns");
   CHECK(scl_table_write_csv(ctx, s, "") == SCL_EINVAL, "empty path");
   /* a failed write leaves the old file whole */
-  char *before = slurp(path, NULL);
+  char *before = test_slurp(path, NULL);
   snprintf(bad, sizeof bad, "%s", dir); /* a directory: rename fails */
   CHECK(scl_table_write_csv(ctx, s, bad) == SCL_EIO, "onto a directory");
   CHECK(count_temps(dir) == 0, "no temporary after a failed rename");
-  char *after = slurp(path, NULL);
+  char *after = test_slurp(path, NULL);
   CHECK(before && after && strcmp(before, after) == 0, "old file intact");
   free(before);
   free(after);
@@ -385,7 +372,7 @@ static void test_json(const char *dir) {
   snprintf(path, sizeof path, "%s/r.json", dir);
   CHECK(scl_json_write(j, path) == SCL_OK, "write: %s", scl_ctx_errmsg(ctx));
   CHECK(count_temps(dir) == 0, "no temporary");
-  char *file = slurp(path, &len);
+  char *file = test_slurp(path, &len);
   cJSON *d = file ? cJSON_Parse(file) : NULL;
   CHECK(d != NULL, "file parses");
   CHECK(file && len > 0 && file[len - 1] == '\n', "final newline");
@@ -497,16 +484,11 @@ static void test_oom(const char *dir) {
 
 int main(void) {
   init_specials();
-  char dir[] = "/tmp/scl_export_XXXXXX";
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (!testdir_make("scl_export")) return 1;
+  const char *dir = testdir();
   test_csv(dir);
   test_json(dir);
   test_oom(dir);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) printf("could not remove %s\n", dir);
+  testdir_remove();
   return check_done("export");
 }

@@ -24,6 +24,7 @@
  * The last line before the summary gives the number of failure points.
  */
 #include "check.h"
+#include "testdir.h"
 #include "scalelua.h"
 
 #include <dirent.h>
@@ -93,7 +94,6 @@ static void disarm(tally *a) { a->fail_at = 0; }
 
 /* ------------------------------------------------------------ fixtures */
 
-static char dir[64];
 static char *plain_csv, *quoted_csv;
 static size_t plain_len, quoted_len;
 static char file_a[128], file_b[128], file_c[128], file_q[128], glob_pat[128];
@@ -109,32 +109,6 @@ static char *cat(char *buf, size_t *len, size_t *cap, const char *s) {
   memcpy(buf + *len, s, n + 1);
   *len += n;
   return buf;
-}
-
-static void spit(const char *path, const char *s, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return;
-  fwrite(s, 1, n, f);
-  fclose(f);
-}
-
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *b = malloc(1 << 20);
-  *n = fread(b, 1, 1 << 20, f);
-  fclose(f);
-  return b;
-}
-
-static int nfiles(void) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while (d && (e = readdir(d))) /* hidden temporary files count too */
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  if (d) closedir(d);
-  return n;
 }
 
 /*
@@ -162,17 +136,17 @@ static void make_fixtures(void) {
              0.5 * i, i);
     quoted_csv = cat(quoted_csv, &quoted_len, &cap, line);
   }
-  snprintf(file_a, sizeof file_a, "%s/a.csv", dir);
-  snprintf(file_b, sizeof file_b, "%s/b.csv", dir);
-  snprintf(file_c, sizeof file_c, "%s/c.csv", dir);
-  snprintf(file_q, sizeof file_q, "%s/q.csv", dir);
-  snprintf(glob_pat, sizeof glob_pat, "%s/[abc].csv", dir);
-  spit(file_a, plain_csv, plain_len);
+  snprintf(file_a, sizeof file_a, "%s", testdir_path("a.csv"));
+  snprintf(file_b, sizeof file_b, "%s", testdir_path("b.csv"));
+  snprintf(file_c, sizeof file_c, "%s", testdir_path("c.csv"));
+  snprintf(file_q, sizeof file_q, "%s", testdir_path("q.csv"));
+  snprintf(glob_pat, sizeof glob_pat, "%s", testdir_path("[abc].csv"));
+  test_spit(file_a, plain_csv, plain_len);
   const char *b = "run,step,loss,tag\nx,1,2,3\nx,2,1.5,q\n";
   const char *c = "run,step,loss,tag\ny,1,,\n";
-  spit(file_b, b, strlen(b));
-  spit(file_c, c, strlen(c));
-  spit(file_q, quoted_csv, quoted_len);
+  test_spit(file_b, b, strlen(b));
+  test_spit(file_c, c, strlen(c));
+  test_spit(file_q, quoted_csv, quoted_len);
 
   /* five long curves that overlap: the envelope's segment tree */
   for (int c = 0; c < 5; c++)
@@ -575,8 +549,7 @@ static scl_chart *chart(scl_ctx *ctx, int band) {
 
 static int render_case(scl_ctx *ctx, tally *a, long k, const char *name,
                        int panels) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  const char *path = testdir_path(name);
   scl_chart *c[2] = {chart(ctx, 0), chart(ctx, 1)};
   if (!c[0] || !c[1]) {
     scl_chart_free(c[0]);
@@ -592,18 +565,18 @@ static int render_case(scl_ctx *ctx, tally *a, long k, const char *name,
     o.cols = 2;
     o.title = "two panels";
   }
-  spit(path, "old", 3);
-  int before = nfiles();
+  test_spit(path, "old", 3);
+  int before = testdir_count();
   arm(a, k);
   int rc = scl_render(ctx, c, (size_t)panels, &o, path);
   disarm(a);
   scl_chart_free(c[0]);
   scl_chart_free(c[1]);
   size_t n = 0;
-  char *s = slurp(path, &n);
+  char *s = test_slurp(path, &n);
   if (rc) {
     /* the old file stays whole, and nothing else is left beside it */
-    if (!s || n != 3 || memcmp(s, "old", 3) != 0 || nfiles() != before)
+    if (!s || n != 3 || memcmp(s, "old", 3) != 0 || testdir_count() != before)
       rc = -4;
   } else if (!s || n < 100) {
     rc = -5;
@@ -623,11 +596,7 @@ static int c_render_grid_png(scl_ctx *ctx, tally *a, long k) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/scl-oom-XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (!testdir_make("scl-oom")) return 1;
   make_fixtures();
   exercise("read_csv_buffer (scanner)", c_buffer_plain, SCL_OK, 0);
   exercise("read_csv_buffer (libcsv)", c_buffer_quoted, SCL_OK, 0);
@@ -652,13 +621,10 @@ int main(void) {
 
   const char *names[] = {"a.csv", "b.csv", "c.csv", "q.csv", "o.svg",
                          "o.pdf", "o.png"};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-    char p[160];
-    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-    unlink(p);
-  }
-  CHECK(nfiles() == 0, "stray files in %s", dir);
-  rmdir(dir);
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    unlink(testdir_path(names[i]));
+  CHECK(testdir_count() == 0, "stray files in %s", testdir());
+  testdir_remove();
   free(plain_csv);
   free(quoted_csv);
   return check_done("oom");

@@ -13,6 +13,7 @@
 #include "plload.h"
 
 #include "check.h"
+#include "testdir.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -22,36 +23,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[256];
-
-static const char *tmp_path(const char *name) {
-  static _Thread_local char buf[4][512]; /* threads render too */
-  static _Thread_local int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-/* Files in the temporary directory (failures must leave none). */
-static int nfiles(void) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  closedir(d);
-  return n;
-}
-
-static void clear_dir(void) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      unlink(tmp_path(e->d_name));
-  closedir(d);
-}
 
 /* Is a libplplot mapped into this process? (/proc/self/maps) */
 static int plplot_mapped(void) {
@@ -95,7 +66,7 @@ static int render(scl_ctx *ctx, scl_chart *c, const char *name) {
   o.width_in = 3;
   o.height_in = 2;
   o.dpi = 50;
-  return scl_render(ctx, &c, 1, &o, tmp_path(name));
+  return scl_render(ctx, &c, 1, &o, testdir_path(name));
 }
 
 static int table_full(void) {
@@ -143,7 +114,7 @@ static int child_fallback(void) {
   const char *name = scli_plplot_loaded();
   CHECK(name && strcmp(name, "libplplot.so") == 0, "loaded %s",
         name ? name : "(null)");
-  CHECK(file_starts(tmp_path("fallback.png"), PNG_MAGIC, 8), "PNG written");
+  CHECK(file_starts(testdir_path("fallback.png"), PNG_MAGIC, 8), "PNG written");
   CHECK(plplot_mapped() == 1, "mapped after the render");
   scl_chart_free(c);
   scl_ctx_free(ctx);
@@ -185,8 +156,8 @@ static int child_threads(void) {
   for (int i = 0; i < N; i++) {
     CHECK(jobs[i].rc == SCL_OK, "thread %d: %d %s", i, jobs[i].rc,
           jobs[i].msg);
-    CHECK(i % 2 ? file_starts(tmp_path(jobs[i].name), "<?xml", 5)
-                : file_starts(tmp_path(jobs[i].name), PNG_MAGIC, 8),
+    CHECK(i % 2 ? file_starts(testdir_path(jobs[i].name), "<?xml", 5)
+                : file_starts(testdir_path(jobs[i].name), PNG_MAGIC, 8),
           "thread %d's file", i);
   }
   CHECK(table_full(), "every function resolved");
@@ -194,11 +165,7 @@ static int child_threads(void) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/scalelua_plload_XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (!testdir_make("scalelua_plload")) return 1;
   scl_ctx *ctx = scl_ctx_new(NULL, NULL);
   scl_chart *c = chart(ctx);
   CHECK(c != NULL, "chart");
@@ -227,7 +194,7 @@ int main(void) {
         msg);
   CHECK(strstr(msg, "apt-get install") && strstr(msg, "plplot-driver-cairo"),
         "says what to install: %s", msg);
-  CHECK(nfiles() == 0, "%d files left behind", nfiles());
+  CHECK(testdir_count() == 0, "%d files left behind", testdir_count());
   CHECK(scli_plplot_loaded() == NULL && table_empty(), "half loaded");
 
   /* a library that is there but is not PLplot: the first symbol fails */
@@ -238,7 +205,7 @@ int main(void) {
   CHECK(strstr(msg, "(libm.so.6)") && strstr(msg, "undefined symbol") &&
             strstr(msg, "c_pladv"),
         "names the library and the symbol: %s", msg);
-  CHECK(nfiles() == 0, "%d files left behind", nfiles());
+  CHECK(testdir_count() == 0, "%d files left behind", testdir_count());
   CHECK(scli_plplot_loaded() == NULL && table_empty(), "half loaded");
 
   /* both names fail: both are reported, in the order tried */
@@ -252,14 +219,14 @@ int main(void) {
   CHECK(a && b && a < b, "both errors in order: %s", msg);
   CHECK(strstr(msg, "then libscalelua-no-such-plplot.so)"), "both names: %s",
         msg);
-  CHECK(nfiles() == 0, "%d files left behind", nfiles());
+  CHECK(testdir_count() == 0, "%d files left behind", testdir_count());
   CHECK(plplot_mapped() == 0, "libplplot mapped after failures");
 
   /* the fallback name, and concurrent first loads, in fresh processes */
   CHECK(in_child(child_fallback) == 0, "fallback child");
   CHECK(in_child(child_threads) == 0, "threads child");
-  CHECK(nfiles() == 5, "the children's 5 figures: %d", nfiles());
-  clear_dir();
+  CHECK(testdir_count() == 5, "the children's 5 figures: %d", testdir_count());
+  testdir_clear();
   CHECK(scli_plplot_loaded() == NULL, "the children loaded the parent");
 
   /* the build's name: the library the build saw, by its SONAME */
@@ -271,13 +238,13 @@ int main(void) {
         "loaded by SONAME: %s", name ? name : "(null)");
   CHECK(plplot_mapped() == 1, "libplplot mapped after the render");
   CHECK(table_full(), "every function resolved");
-  CHECK(file_starts(tmp_path("ok.png"), PNG_MAGIC, 8), "PNG written");
+  CHECK(file_starts(testdir_path("ok.png"), PNG_MAGIC, 8), "PNG written");
 
   /* once loaded, it stays: other names are not tried again */
   scli_plplot_use("libscalelua-no-such-plplot.so.99", NULL);
   rc = render(ctx, c, "again.svg");
   CHECK(rc == SCL_OK, "second render: %d %s", rc, scl_ctx_errmsg(ctx));
-  CHECK(file_starts(tmp_path("again.svg"), "<?xml", 5), "SVG written");
+  CHECK(file_starts(testdir_path("again.svg"), "<?xml", 5), "SVG written");
   name = scli_plplot_loaded();
   CHECK(name && strncmp(name, "libplplot.so.", 13) == 0, "still %s",
         name ? name : "(null)");
@@ -285,7 +252,6 @@ int main(void) {
 
   scl_chart_free(c);
   scl_ctx_free(ctx);
-  clear_dir();
-  rmdir(dir);
+  testdir_remove();
   return check_done("test_plload");
 }

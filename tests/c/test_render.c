@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "testalloc.h"
+#include "testdir.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -24,47 +25,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static char dir[256];
-
-static const char *tmp_path(const char *name) {
-  static _Thread_local char buf[4][512]; /* threads render too */
-  static _Thread_local int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-/* Files in the temporary directory (to see that failures leave none). */
-static int nfiles(void) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
-  closedir(d);
-  return n;
-}
-
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)n + 1);
-  size_t got = fread(b, 1, (size_t)n, f);
-  fclose(f);
-  b[got] = '\0';
-  *len = got;
-  return b;
-}
-
-static void spit(const char *path, const char *s, size_t n) {
-  FILE *f = fopen(path, "wb");
-  fwrite(s, 1, n, f);
-  fclose(f);
-}
 
 /* ------------------------------------------------------------ PNG */
 
@@ -352,12 +312,12 @@ static void test_line_ref(scl_ctx *ctx) {
   CHECK(l->xmin == x[0] && l->xmax == x[n - 1] && l->xsorted &&
             l->ymin == c[0]->layers[0].ymin && l->ymax == c[0]->layers[0].ymax,
         "summaries as for a copy");
-  const char *pa = tmp_path("copied.svg"), *pb = tmp_path("borrowed.svg");
+  const char *pa = testdir_path("copied.svg"), *pb = testdir_path("borrowed.svg");
   CHECK(scl_render(ctx, &c[0], 1, NULL, pa) == SCL_OK &&
             scl_render(ctx, &c[1], 1, NULL, pb) == SCL_OK,
         "render: %s", scl_ctx_errmsg(ctx));
   size_t na, nb;
-  char *sa = slurp(pa, &na), *sb = slurp(pb, &nb);
+  char *sa = test_slurp(pa, &na), *sb = test_slurp(pb, &nb);
   CHECK(sa && sb && na == nb && memcmp(sa, sb, na) == 0, "same SVG");
   free(sa);
   free(sb);
@@ -590,7 +550,7 @@ static void test_png_writer(scl_ctx *ctx) {
                : i < n / 2 ? 255 : (unsigned char)(i % 7 * 30);
     char name[32];
     snprintf(name, sizeof name, "writer%d.png", k);
-    const char *p = tmp_path(name);
+    const char *p = testdir_path(name);
     int rc = scli_png_write(ctx, p, rgb, w, h);
     image im;
     CHECK(rc == SCL_OK && png_read(p, &im) && im.w == w && im.h == h &&
@@ -607,7 +567,7 @@ static void test_png_writer(scl_ctx *ctx) {
     testalloc st;
     scl_ctx *fc = testalloc_ctx(&st);
     testalloc_fail_next(&st, fail);
-    int rc = scli_png_write(fc, tmp_path("writer_oom.png"), px, 12, 10);
+    int rc = scli_png_write(fc, testdir_path("writer_oom.png"), px, 12, 10);
     st.fail_at = 0;
     if (rc == SCL_OK) done = 1;
     else if (rc != SCL_ENOMEM) clean = 0;
@@ -617,10 +577,10 @@ static void test_png_writer(scl_ctx *ctx) {
   CHECK(clean && done && fail > 4, "PNG writer: %ld allocation failures "
         "give SCL_ENOMEM, no leak", fail - 2);
   image im;
-  CHECK(png_read(tmp_path("writer_oom.png"), &im) && im.w == 12 &&
+  CHECK(png_read(testdir_path("writer_oom.png"), &im) && im.w == 12 &&
             im.px[0] == 200, "PNG writer: written once allocations succeed");
   free(im.px);
-  CHECK(scli_png_write(ctx, tmp_path("nodir/x.png"), px, 12, 10) == SCL_EIO &&
+  CHECK(scli_png_write(ctx, testdir_path("nodir/x.png"), px, 12, 10) == SCL_EIO &&
             strstr(scl_ctx_errmsg(ctx), "nodir/x.png"),
         "PNG writer: unwritable path is SCL_EIO: %s", scl_ctx_errmsg(ctx));
   /* /dev/full takes the file but fails the writes: libpng's error
@@ -639,7 +599,7 @@ static void test_png_writer(scl_ctx *ctx) {
           st.bytes);
     free(big);
   }
-  CHECK(scli_png_write(ctx, tmp_path("empty.png"), px, 0, 10) == SCL_EINVAL,
+  CHECK(scli_png_write(ctx, testdir_path("empty.png"), px, 0, 10) == SCL_EINVAL,
         "PNG writer: an empty image is SCL_EINVAL");
 }
 
@@ -649,7 +609,7 @@ static void test_png(scl_ctx *ctx) {
   if (!c) return;
   scl_figure_opts o;
   scl_figure_opts_init(&o);
-  const char *p = tmp_path("moba.png");
+  const char *p = testdir_path("moba.png");
   int rc = scl_render(ctx, &c, 1, &o, p);
   CHECK(rc == SCL_OK, "render png: %s", scl_ctx_errmsg(ctx));
   image im;
@@ -689,7 +649,7 @@ static void test_png(scl_ctx *ctx) {
  * chart of 60 crossing translucent curves rendered both ways differ by
  * little on average, and by much only on a sliver of edge pixels. */
 static void compare_fast(scl_ctx *ctx, scl_chart *c, const char *what) {
-  const char *pf = tmp_path("fast.png"), *pc = tmp_path("cairo.png");
+  const char *pf = testdir_path("fast.png"), *pc = testdir_path("cairo.png");
   int rc = scl_render(ctx, &c, 1, NULL, pf);
   scli_render_fast_lines(0);
   if (!rc) rc = scl_render(ctx, &c, 1, NULL, pc);
@@ -756,7 +716,7 @@ static void test_best_legend(scl_ctx *ctx) {
   scl_style_init(&s);
   s.color = 0x000000;
   scl_chart_add_line(c, x, y, 200, &s, "rising line with a long legend");
-  const char *p = tmp_path("best.png");
+  const char *p = testdir_path("best.png");
   CHECK(scl_render(ctx, &c, 1, NULL, p) == SCL_OK, "%s", scl_ctx_errmsg(ctx));
   image im;
   if (png_read(p, &im)) {
@@ -784,7 +744,7 @@ static void test_visible_y(scl_ctx *ctx) {
   s.color = 0xd62728;
   scl_chart_set_axis(c, 0, 0, NULL, 1, 10);
   scl_chart_add_line(c, x, y, 12, &s, NULL);
-  const char *p = tmp_path("visible.png");
+  const char *p = testdir_path("visible.png");
   CHECK(scl_render(ctx, &c, 1, NULL, p) == SCL_OK, "%s", scl_ctx_errmsg(ctx));
   image im;
   if (png_read(p, &im)) {
@@ -812,16 +772,16 @@ static void test_grid_svg_pdf(scl_ctx *ctx) {
   o.height_in = 7;
   o.title = "A 2 x 2 grid";
   /* p[2] has negative values on its now logarithmic y axis */
-  int rc = scl_render(ctx, p, 3, &o, tmp_path("grid.png"));
+  int rc = scl_render(ctx, p, 3, &o, testdir_path("grid.png"));
   CHECK(rc == SCL_EINVAL, "negative on log y: %d", rc);
   CHECK(strstr(scl_ctx_errmsg(ctx), "panel 3, layer 1 (band band): lo[") &&
             strstr(scl_ctx_errmsg(ctx), "not positive on a log y axis"),
         "%s", scl_ctx_errmsg(ctx));
   scl_chart_set_axis(p[2], 1, 0, "value", NAN, NAN);
-  rc = scl_render(ctx, p, 3, &o, tmp_path("grid.png"));
+  rc = scl_render(ctx, p, 3, &o, testdir_path("grid.png"));
   CHECK(rc == SCL_OK, "grid: %s", scl_ctx_errmsg(ctx));
   image im;
-  if (png_read(tmp_path("grid.png"), &im)) {
+  if (png_read(testdir_path("grid.png"), &im)) {
     CHECK(im.w == 1500 && im.h == 1050, "%u x %u", im.w, im.h);
     /* the fourth cell (lower right) is empty */
     CHECK(count_color(&im, 0xFFFFFF, 0, im.w / 2 + 5, im.h / 2 + 40,
@@ -832,15 +792,15 @@ static void test_grid_svg_pdf(scl_ctx *ctx) {
   }
   o.rows = 1;
   o.cols = 1;
-  CHECK(scl_render(ctx, p, 2, &o, tmp_path("x.png")) == SCL_EINVAL,
+  CHECK(scl_render(ctx, p, 2, &o, testdir_path("x.png")) == SCL_EINVAL,
         "2 panels in 1x1");
   CHECK(strstr(scl_ctx_errmsg(ctx), "do not fit"), "%s", scl_ctx_errmsg(ctx));
 
   o.rows = 2;
   o.cols = 2;
   size_t n;
-  CHECK(scl_render(ctx, p, 3, &o, tmp_path("grid.svg")) == SCL_OK, "svg");
-  char *svg = slurp(tmp_path("grid.svg"), &n);
+  CHECK(scl_render(ctx, p, 3, &o, testdir_path("grid.svg")) == SCL_OK, "svg");
+  char *svg = test_slurp(testdir_path("grid.svg"), &n);
   CHECK(svg && strstr(svg, "<svg") && strstr(svg, "width=\"720pt\"") &&
             strstr(svg, "height=\"504pt\""),
         "svg page 720 x 504 pt");
@@ -850,25 +810,25 @@ static void test_grid_svg_pdf(scl_ctx *ctx) {
         "red #d62728 in the svg");
   CHECK(svg && strstr(svg, "fill-opacity:0.25"), "translucent band");
   free(svg);
-  CHECK(scl_render(ctx, p, 3, &o, tmp_path("grid.pdf")) == SCL_OK, "pdf");
-  char *pdf = slurp(tmp_path("grid.pdf"), &n);
+  CHECK(scl_render(ctx, p, 3, &o, testdir_path("grid.pdf")) == SCL_OK, "pdf");
+  char *pdf = test_slurp(testdir_path("grid.pdf"), &n);
   CHECK(pdf && n > 1000 && memcmp(pdf, "%PDF-", 5) == 0, "pdf header");
   free(pdf);
   /* SOURCE_DATE_EPOCH fixes the PDF's creation date: identical bytes */
   setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
   size_t n2;
-  CHECK(scl_render(ctx, p, 3, &o, tmp_path("e1.pdf")) == SCL_OK, "pdf 1");
-  CHECK(scl_render(ctx, p, 3, &o, tmp_path("e2.pdf")) == SCL_OK, "pdf 2");
+  CHECK(scl_render(ctx, p, 3, &o, testdir_path("e1.pdf")) == SCL_OK, "pdf 1");
+  CHECK(scl_render(ctx, p, 3, &o, testdir_path("e2.pdf")) == SCL_OK, "pdf 2");
   unsetenv("SOURCE_DATE_EPOCH");
-  pdf = slurp(tmp_path("e1.pdf"), &n);
-  char *pdf2 = slurp(tmp_path("e2.pdf"), &n2);
+  pdf = test_slurp(testdir_path("e1.pdf"), &n);
+  char *pdf2 = test_slurp(testdir_path("e2.pdf"), &n2);
   CHECK(pdf && memmem(pdf, n, "/CreationDate (D:20231114221320Z)", 33),
         "date from SOURCE_DATE_EPOCH");
   CHECK(pdf && pdf2 && n == n2 && memcmp(pdf, pdf2, n) == 0,
         "reproducible PDF");
   free(pdf);
   free(pdf2);
-  CHECK(scl_render(ctx, p, 3, &o, tmp_path("UPPER.SVG")) == SCL_OK,
+  CHECK(scl_render(ctx, p, 3, &o, testdir_path("UPPER.SVG")) == SCL_OK,
         "extension case");
   for (int i = 0; i < 3; i++) scl_chart_free(p[i]);
 }
@@ -883,22 +843,22 @@ static void test_golden(scl_ctx *ctx) {
       CHECK(0, "chart");
       continue;
     }
-    const char *a = tmp_path("g1.svg"), *b = tmp_path("g2.svg");
+    const char *a = testdir_path("g1.svg"), *b = testdir_path("g2.svg");
     CHECK(scl_render(ctx, &c, 1, NULL, a) == SCL_OK, "%s",
           scl_ctx_errmsg(ctx));
     CHECK(scl_render(ctx, &c, 1, NULL, b) == SCL_OK, "%s",
           scl_ctx_errmsg(ctx));
     size_t na, nb, ng;
-    char *sa = slurp(a, &na), *sb = slurp(b, &nb);
+    char *sa = test_slurp(a, &na), *sb = test_slurp(b, &nb);
     CHECK(sa && sb && na == nb && memcmp(sa, sb, na) == 0,
           "%s: two renders are byte-identical", names[g]);
     char golden[512];
     snprintf(golden, sizeof golden, "tests/golden/%s", names[g]);
     if (regen && strcmp(regen, "1") == 0) {
-      spit(golden, sa, na);
+      test_spit(golden, sa, na);
       printf("regenerated %s\n", golden);
     }
-    char *sg = slurp(golden, &ng);
+    char *sg = test_slurp(golden, &ng);
     CHECK(sg != NULL, "missing %s (run with SCALELUA_REGEN_GOLDEN=1)",
           golden);
     CHECK(sg && sa && ng == na && memcmp(sg, sa, na) == 0,
@@ -915,38 +875,38 @@ static void test_golden(scl_ctx *ctx) {
 static void test_errors(scl_ctx *ctx) {
   scl_chart *c = moba_chart(ctx, 50);
   char ok[512];
-  snprintf(ok, sizeof ok, "%s", tmp_path("keep.png"));
-  spit(ok, "old content", 11);
-  int before = nfiles();
+  snprintf(ok, sizeof ok, "%s", testdir_path("keep.png"));
+  test_spit(ok, "old content", 11);
+  int before = testdir_count();
   scl_figure_opts o;
   scl_figure_opts_init(&o);
 
   /* unknown extension */
-  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("fig.gif")) == SCL_EINVAL,
+  CHECK(scl_render(ctx, &c, 1, NULL, testdir_path("fig.gif")) == SCL_EINVAL,
         "gif");
   CHECK(strstr(scl_ctx_errmsg(ctx), "unknown extension"), "%s",
         scl_ctx_errmsg(ctx));
-  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("noext")) == SCL_EINVAL,
+  CHECK(scl_render(ctx, &c, 1, NULL, testdir_path("noext")) == SCL_EINVAL,
         "no extension");
   /* missing directory */
-  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("nodir/fig.png")) == SCL_EIO,
+  CHECK(scl_render(ctx, &c, 1, NULL, testdir_path("nodir/fig.png")) == SCL_EIO,
         "missing dir");
   CHECK(strstr(scl_ctx_errmsg(ctx), "nodir"), "%s", scl_ctx_errmsg(ctx));
   /* a directory where the file should be */
-  mkdir(tmp_path("sub.png"), 0755);
+  mkdir(testdir_path("sub.png"), 0755);
   before++;
-  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("sub.png")) == SCL_EINVAL,
+  CHECK(scl_render(ctx, &c, 1, NULL, testdir_path("sub.png")) == SCL_EINVAL,
         "directory as target");
   /* a file where the directory should be */
-  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("keep.png/fig.png")) ==
+  CHECK(scl_render(ctx, &c, 1, NULL, testdir_path("keep.png/fig.png")) ==
             SCL_EIO,
         "file as directory");
   /* unwritable directory: root may write anywhere but /proc */
   const char *ro = "/proc/scalelua-test.png";
   if (geteuid() != 0) {
-    mkdir(tmp_path("ro"), 0555);
+    mkdir(testdir_path("ro"), 0555);
     before++;
-    ro = tmp_path("ro/fig.png");
+    ro = testdir_path("ro/fig.png");
   }
   CHECK(scl_render(ctx, &c, 1, NULL, ro) == SCL_EIO, "unwritable: %s",
         scl_ctx_errmsg(ctx));
@@ -980,7 +940,7 @@ static void test_errors(scl_ctx *ctx) {
   /* limits that overflow: huge data plus margins */
   double hx[2] = {-1.7e308, 1.7e308};
   scl_chart_add_line(c, hx, ny, 2, NULL, NULL);
-  CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("huge.png")) == SCL_EINVAL,
+  CHECK(scl_render(ctx, &c, 1, NULL, testdir_path("huge.png")) == SCL_EINVAL,
         "inf limits");
   CHECK(strstr(scl_ctx_errmsg(ctx), "x axis limits are not finite"), "%s",
         scl_ctx_errmsg(ctx));
@@ -989,23 +949,23 @@ static void test_errors(scl_ctx *ctx) {
   /* the old file survived every failure, nothing else was left */
   size_t n;
   remove(ok);
-  spit(ok, "old content", 11);
+  test_spit(ok, "old content", 11);
   scl_chart_new(ctx, &c);
   scl_chart_set_axis(c, 0, 1, NULL, NAN, NAN);
   double bx[2] = {-1, 1};
   scl_chart_add_line(c, bx, ny, 2, NULL, NULL);
   CHECK(scl_render(ctx, &c, 1, NULL, ok) == SCL_EINVAL, "negative x on log");
-  char *s = slurp(ok, &n);
+  char *s = test_slurp(ok, &n);
   CHECK(s && n == 11 && memcmp(s, "old content", 11) == 0, "old file kept");
   free(s);
   scl_chart_free(c);
-  CHECK(nfiles() == before, "no files left: %d vs %d", nfiles(), before);
+  CHECK(testdir_count() == before, "no files left: %d vs %d", testdir_count(), before);
 }
 
 /* Fail the k-th allocation of scl_render for every k. */
 static void test_render_oom(void) {
   int done = 0;
-  const char *p = tmp_path("oom.png");
+  const char *p = testdir_path("oom.png");
   for (long k = 1; k < 100 && !done; k++) {
     testalloc st;
     scl_ctx *ctx = testalloc_ctx(&st);
@@ -1015,8 +975,8 @@ static void test_render_oom(void) {
       scl_ctx_free(ctx);
       break;
     }
-    spit(p, "old", 3);
-    int before = nfiles();
+    test_spit(p, "old", 3);
+    int before = testdir_count();
     st.count = 0;
     st.fail_at = k;
     int rc = scl_render(ctx, &c, 1, NULL, p);
@@ -1025,10 +985,10 @@ static void test_render_oom(void) {
       done = 1;
     } else {
       size_t n;
-      char *s = slurp(p, &n);
+      char *s = test_slurp(p, &n);
       CHECK(rc == SCL_ENOMEM, "k=%ld: rc %d %s", k, rc, scl_ctx_errmsg(ctx));
       CHECK(s && n == 3, "k=%ld: old file intact", k);
-      CHECK(nfiles() == before, "k=%ld: no temporary left", k);
+      CHECK(testdir_count() == before, "k=%ld: no temporary left", k);
       free(s);
     }
     scl_chart_free(c);
@@ -1060,7 +1020,7 @@ static void test_threads(void) {
   thread_job jobs[3];
   pthread_t th[3];
   for (int i = 0; i < 3; i++) {
-    snprintf(paths[i], sizeof paths[i], "%s/thread%d.%s", dir, i,
+    snprintf(paths[i], sizeof paths[i], "%s/thread%d.%s", testdir(), i,
              i == 1 ? "svg" : "png");
     jobs[i].path = paths[i];
     pthread_create(&th[i], NULL, render_thread, &jobs[i]);
@@ -1074,7 +1034,7 @@ static void test_threads(void) {
   CHECK(png_read(paths[2], &im) && im.w == 960, "thread PNG intact");
   free(im.px);
   size_t n;
-  char *svg = slurp(paths[1], &n);
+  char *svg = test_slurp(paths[1], &n);
   CHECK(svg && n > 1000 && strstr(svg, "</svg>"), "thread SVG intact");
   free(svg);
 }
@@ -1104,7 +1064,7 @@ static void test_speed(scl_ctx *ctx) {
     double best = 1e9;
     for (int r = 0; r < 3; r++) {
       double t0 = now_ms();
-      CHECK(scl_render(ctx, &c, 1, NULL, tmp_path("speed.png")) == SCL_OK,
+      CHECK(scl_render(ctx, &c, 1, NULL, testdir_path("speed.png")) == SCL_OK,
             "%s", scl_ctx_errmsg(ctx));
       best = fmin(best, now_ms() - t0);
     }
@@ -1122,11 +1082,7 @@ static void test_speed(scl_ctx *ctx) {
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "/tmp/scalelua-render-XXXXXX");
-  if (!mkdtemp(dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (!testdir_make("scalelua-render")) return 1;
   scl_ctx *ctx = scl_ctx_new(NULL, NULL);
   test_chart_api(ctx);
   test_chart_oom();
@@ -1145,12 +1101,6 @@ int main(void) {
   test_threads();
   test_speed(ctx);
   scl_ctx_free(ctx);
-  if (!getenv("SCALELUA_KEEP_RENDERS")) {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("could not remove %s\n", dir);
-  } else {
-    printf("renders kept in %s\n", dir);
-  }
+  testdir_remove();
   return check_done("test_render");
 }
