@@ -109,22 +109,8 @@ check "no sanitizer reports" sh -c '! grep -qE "Sanitizer|runtime error:" "$1"' 
 
 # ---- the REPL
 if [ -z "$SCALELUA_TEST_NO_TMUX" ] && command -v tmux >/dev/null 2>&1; then
-  tm() { tmux -S "$sock" -f /dev/null "$@"; }
-  screen() { tm capture-pane -p -J -S -300 -t repl; }
   # wait_for N TEXT: up to 30 s for the N-th line holding TEXT
-  wait_for() {
-    i=0
-    while [ $i -lt 300 ]; do
-      [ "$(screen | grep -cF -e "$2")" -ge "$1" ] && return 0
-      sleep 0.1
-      i=$((i + 1))
-    done
-    echo "--- screen, waiting for #$1 of: $2"
-    screen | sed '/^$/d' | tail -n 15
-    return 1
-  }
-  type() { tm send-keys -t repl -l "$1"; }
-  key() { tm send-keys -t repl "$@"; }
+  wait_for() { screen_wait 30 "$1" F "$2"; }
   start() { # ARGS...: a REPL in the tmux session "repl"
     tm kill-session -t repl 2>/dev/null
     tm new-session -d -s repl -x 160 -y 60 "cd '$top' && '$SL' $*; sleep 30"

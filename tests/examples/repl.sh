@@ -16,35 +16,10 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "$SCALELUA_TEST_NO_TMUX" ] && command -v tmux >/dev/null 2>&1; then
-  tm() { tmux -S "$sock" -f /dev/null "$@"; }
-  screen() { tm capture-pane -p -J -S -200 -t repl; }
-  # wait_for TEXT: up to 5 s for TEXT (fixed string) to appear on screen
-  wait_for() {
-    i=0
-    while [ $i -lt 50 ]; do
-      screen | grep -qF -- "$1" && return 0
-      sleep 0.1
-      i=$((i + 1))
-    done
-    echo "--- screen, waiting for: $1"
-    screen | sed '/^$/d' | tail -n 15
-    return 1
-  }
-  # wait_re REGEX: the same for an extended regular expression
-  wait_re() {
-    i=0
-    while [ $i -lt 50 ]; do
-      screen | grep -qE -- "$1" && return 0
-      sleep 0.1
-      i=$((i + 1))
-    done
-    echo "--- screen, waiting for /$1/"
-    screen | sed '/^$/d' | tail -n 15
-    return 1
-  }
-  # type TEXT: literal keystrokes (a word like "end" is not a key name)
-  type() { tm send-keys -t repl -l "$1"; }
-  key() { tm send-keys -t repl "$@"; }
+  SCREEN_LINES=200
+  # wait_for TEXT, wait_re REGEX: up to 5 s for it to appear on screen
+  wait_for() { screen_wait 5 1 F "$1"; }
+  wait_re() { screen_wait 5 1 E "$1"; }
   # the input line currently shown (the last prompt line)
   line_is() {
     i=0
