@@ -90,6 +90,11 @@ typedef struct {
   size_t nlines;
 } band;
 
+/* Is row y the band's to draw? */
+static int owns(const band *bd, uint32_t y) {
+  return bd->nparts == 1 || (y / ROWS) % bd->nparts == bd->part;
+}
+
 typedef struct {
   float lim, lim2; /* the pen's reach w/2 + 1/2, and its square */
   float cmax;      /* full coverage: 1, or w for hairlines */
@@ -126,7 +131,7 @@ static void capsule(band *bd, const pen *p, double ax, double ay,
   uint32_t y0 = fy0 <= r->cy0 ? r->cy0 : (uint32_t)fy0;
   uint32_t y1 = fy1 >= r->cy1 ? r->cy1 : (uint32_t)fy1;
   for (uint32_t y = y0; y < y1; y++) {
-    if (bd->nparts > 1 && (y / ROWS) % bd->nparts != bd->part) continue;
+    if (!owns(bd, y)) continue;
     float qy = (float)(y + 0.5 - ay), qb = qy - dy;
     float lo = bxlo, hi = bxhi, h;
     if (!shortp) { /* a short piece is nearly a disc: its box will do */
@@ -252,6 +257,7 @@ static void composite(band *bd, uint32_t rgb, double alpha) {
   int col[3] = {rgb >> 16 & 0xFF, rgb >> 8 & 0xFF, rgb & 0xFF};
   int a255 = (int)lround(alpha * 255);
   for (uint32_t y = bd->ylo; y < bd->yhi; y++) {
+    if (!owns(bd, y)) continue; /* another thread's rows lie between */
     uint32_t x0 = r->span[2 * y], x1 = r->span[2 * y + 1];
     unsigned char *cov = r->cov + (size_t)y * r->w;
     unsigned char *px = r->rgb + (size_t)y * r->w * 3;
@@ -293,13 +299,14 @@ static int in_band(const band *bd, double lo, double hi) {
   uint32_t b1 = hi >= bd->r->h - 1 ? (bd->r->h - 1) / ROWS : (uint32_t)hi / ROWS;
   if (b1 - b0 + 1 >= bd->nparts) return 1;
   for (uint32_t b = b0; b <= b1; b++)
-    if (b % bd->nparts == bd->part) return 1;
+    if (owns(bd, b * ROWS)) return 1;
   return 0;
 }
 
 static void line(band *bd, const scli_rline *l) {
   scli_raster *r = bd->r;
-  const double *x = l->x, *y = l->y, w = l->w;
+  const double *x = l->x, *y = l->y;
+  double w = l->w;
   size_t n = l->n;
   if (!(w > 0) || !(l->alpha > 0) || !r->cov) return;
   pen p = {(float)(w / 2 + 0.5), 0, (float)(w < 1 ? w : 1)};
@@ -319,8 +326,7 @@ static void line(band *bd, const scli_rline *l) {
 void scli_raster_line(scli_raster *r, const double *x, const double *y,
                       size_t n, double w, uint32_t rgb, double alpha) {
   scli_rline l = {x, y, n, w, rgb, alpha};
-  band bd = {r, 0, 1, UINT32_MAX, 0, &l, 1};
-  line(&bd, &l);
+  scli_raster_lines(r, &l, 1, 1);
 }
 
 static void *draw_band(void *arg) {
