@@ -1701,16 +1701,10 @@ done:
   return rc;
 }
 
-/* opts->threads, or SCALELUA_THREADS, or the online CPUs. */
+/* opts->threads, or the default (scli_threads). */
 static size_t thread_count(const scl_csv_opts *o) {
-  long n = o->threads;
-  if (n <= 0) {
-    const char *e = getenv("SCALELUA_THREADS");
-    n = e ? strtol(e, NULL, 10) : 0;
-  }
-  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n <= 0) n = 1;
-  return n > 64 ? 64 : (size_t)n;
+  return o->threads > 0 ? (size_t)(o->threads > 64 ? 64 : o->threads)
+                        : scli_threads();
 }
 
 /* Read the opened sources into one table. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   (void)ud;
@@ -13,6 +14,15 @@ static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   return realloc(ptr, nsize);
+}
+
+/* Threads when the caller names none: SCALELUA_THREADS, or the online
+ * CPUs; 1 to 64. */
+size_t scli_threads(void) {
+  const char *e = getenv("SCALELUA_THREADS");
+  long n = e ? strtol(e, NULL, 10) : 0;
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n <= 0 ? 1 : n > 64 ? 64 : (size_t)n;
 }
 
 const char *scl_version(void) { return SCL_VERSION_STRING; }

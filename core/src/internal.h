@@ -17,6 +17,9 @@ struct scl_ctx {
 
 /* Allocation through the context's allocator.  NULL on failure (no message). */
 void *scli_malloc(scl_ctx *ctx, size_t n);
+/* Threads when the caller names none: SCALELUA_THREADS, or the online
+ * CPUs (1 to 64). */
+size_t scli_threads(void);
 void *scli_calloc(scl_ctx *ctx, size_t n, size_t size);
 void *scli_realloc(scl_ctx *ctx, void *p, size_t osize, size_t nsize);
 void scli_free(scl_ctx *ctx, void *p, size_t osize);

@@ -1081,11 +1081,8 @@ static int fast_line(const scli_layer *l) {
 /* Threads for the raster pass: SCALELUA_THREADS, or the online CPUs;
  * one for small work, where starting threads costs more than it saves. */
 static unsigned raster_threads(size_t points) {
-  if (points < 50000) return 1;
-  const char *e = getenv("SCALELUA_THREADS");
-  long n = e ? strtol(e, NULL, 10) : 0;
-  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n <= 0 ? 1 : n > 16 ? 16 : (unsigned)n;
+  size_t n = points < 50000 ? 1 : scli_threads();
+  return n > 16 ? 16 : (unsigned)n;
 }
 
 /*
@@ -1098,18 +1095,21 @@ static unsigned raster_threads(size_t points) {
  */
 static int draw_fast(job *j, unsigned char *mem) {
   scl_ctx *ctx = j->ctx;
-  /* room for the panel with the most: lines up to the first that is not
-   * fast, and their points (decimated, so at most as many; the pages of a
-   * big block that are not written are never mapped) */
+  /* each panel's fast lines end at its first other line (p->drawn); room
+   * for the panel with the most of them and their points (decimated, so
+   * at most as many; pages of a big block never written are never
+   * mapped) */
   size_t maxl = 0, maxp = 0;
   for (size_t i = 0; i < j->np; i++) {
-    size_t nl = 0, np = 0;
-    const scl_chart *c = j->p[i].c;
-    for (size_t li = 0; li < c->nlayers; li++) {
-      if (c->layers[li].kind == SCLI_BAND) continue;
-      if (!fast_line(&c->layers[li])) break;
-      nl++, np += c->layers[li].n;
+    panel_lay *p = &j->p[i];
+    size_t nl = 0, np = 0, li = 0;
+    for (; li < p->c->nlayers; li++) {
+      const scli_layer *l = &p->c->layers[li];
+      if (l->kind == SCLI_BAND) continue;
+      if (!fast_line(l)) break;
+      nl++, np += l->n;
     }
+    p->drawn = li;
     if (nl > maxl) maxl = nl;
     if (np > maxp) maxp = np;
   }
@@ -1122,11 +1122,10 @@ static int draw_fast(job *j, unsigned char *mem) {
   for (size_t i = 0; i < j->np && !rc; i++) {
     panel_lay *p = &j->p[i];
     scli_raster_clip(&r, p->bx0, j->H - p->by0, p->bx1, j->H - p->by1);
-    size_t li = 0, nl = 0, npts = 0;
-    for (; li < p->c->nlayers; li++) {
+    size_t nl = 0, npts = 0;
+    for (size_t li = 0; li < p->drawn; li++) {
       const scli_layer *l = &p->c->layers[li];
       if (l->kind == SCLI_BAND) continue;
-      if (!fast_line(l)) break;
       size_t n = curve_points(j, p, l, l->y);
       pick_line(&p->lp, p, j->wx, j->wy, n);
       double *px = pts + npts, *py = px + n;
@@ -1138,7 +1137,6 @@ static int draw_fast(job *j, unsigned char *mem) {
                                  l->style.color, l->style.alpha};
       npts += 2 * n;
     }
-    p->drawn = li;
     scli_raster_lines(&r, lines, nl, raster_threads(npts / 2));
   }
   scli_free(ctx, pts, 2 * maxp * sizeof *pts);
